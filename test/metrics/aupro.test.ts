@@ -50,7 +50,7 @@ function bruteForceAupro(maps: PixelGrid[], masks: (PixelGrid | null)[], fprLimi
     const inRegion = new Set(regions.filter((r) => r.image === image).flatMap((r) => r.pixels));
     for (let i = 0; i < map.data.length; i++) if (!inRegion.has(i)) negatives.push(map.data[i]);
   });
-  const thresholds = [...new Set(maps.flatMap((map) => [...map.data])), Number.NEGATIVE_INFINITY].sort(
+  const thresholds = [...new Set(maps.flatMap((map) => Array.from(map.data))), Number.NEGATIVE_INFINITY].sort(
     (a, b) => b - a,
   );
   const points = thresholds.map((t) => {
