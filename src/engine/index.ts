@@ -1,12 +1,31 @@
-/** Public surface of the engine (filled in by the engine issue). */
+/**
+ * The engine: symbolic tensors traced into a graph IR, reverse-mode differentiation from one rule
+ * table, compilation to ONNX and execution on ONNX Runtime's CPU kernels, plus a float64 reference
+ * executor. This folder is the only place in the project that knows about ONNX or ONNX Runtime.
+ */
+export * from "./api.js";
+export { grad } from "./autodiff/grad.js";
+export { EngineError, NonFiniteError, ShapeError } from "./errors.js";
+export { type DType, Graph, Tensor, trace, withScope } from "./ir.js";
+export { evaluateReference } from "./reference.js";
+export {
+  allocate,
+  CompiledGraph,
+  defaultRuntimeOptions,
+  type HostArray,
+  type RuntimeOptions,
+  runtimeVersion,
+} from "./runtime.js";
 
-import { availableParallelism } from "node:os";
-import ort from "onnxruntime-node";
+import { defaultRuntimeOptions, runtimeVersion } from "./runtime.js";
 
+/** What `anomalyscope info` prints about the engine. */
 export function engineInfo(): Record<string, string | number> {
   return {
-    runtime: "onnxruntime-node (CPU execution provider)",
-    version: ort.env.versions.node ?? "unknown",
-    threads: availableParallelism(),
+    runtime: "ONNX Runtime (onnxruntime-node), CPU execution provider",
+    version: runtimeVersion(),
+    threads: defaultRuntimeOptions.threads,
+    "graph optimisation level": defaultRuntimeOptions.optimizationLevel,
+    opset: 18,
   };
 }

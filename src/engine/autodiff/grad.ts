@@ -1,0 +1,55 @@
+/**
+ * Reverse-mode differentiation on the traced graph: walk the nodes that lie between the requested
+ * inputs and the scalar loss in reverse creation order, apply each op's rule from `vjpRules`, and sum
+ * cotangents that reach a tensor from several uses. The result is more nodes in the same graph.
+ */
+import * as T from "../api.js";
+import type { Tensor } from "../ir.js";
+import { nonDifferentiable, vjpRules } from "./rules.js";
+
+/** Gradients of a scalar `loss` with respect to each tensor in `wrt` (zeros where it does not depend). */
+export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
+  if (loss.size !== 1)
+    throw new Error(`grad: the loss must have one element, got shape [${loss.shape.join(", ")}]`);
+  if (loss.dtype !== "float32") throw new Error("grad: the loss must be float32");
+  const graph = loss.graph;
+  const wanted = new Set(wrt.map((t) => t.id));
+
+  // Forward pass over nodes: which tensors depend on something in `wrt`.
+  const dependsOnWrt = new Set<number>(wanted);
+  const nodes = graph.nodes.filter((node) => {
+    if (nonDifferentiable.has(node.op)) return false;
+    if (!node.inputs.some((t) => dependsOnWrt.has(t.id))) return false;
+    for (const out of node.outputs) if (out.dtype === "float32") dependsOnWrt.add(out.id);
+    return true;
+  });
+
+  const cotangents = new Map<number, Tensor>([[loss.id, T.full(loss.shape, 1)]]);
+  const accumulate = (t: Tensor, g: Tensor): void => {
+    if (g.shape.join() !== t.shape.join()) {
+      throw new Error(`internal: cotangent shape [${g.shape}] for a tensor of shape [${t.shape}]`);
+    }
+    const previous = cotangents.get(t.id);
+    cotangents.set(t.id, previous ? T.add(previous, g) : g);
+  };
+
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i];
+    const outGrads = node.outputs.map((o) => cotangents.get(o.id));
+    if (outGrads.every((g) => g === undefined)) continue;
+    const rule = vjpRules[node.op];
+    if (!rule) throw new Error(`no derivative rule for ${node.op} (node ${node.name})`);
+    graph.pushScope(`grad(${node.scope || node.op})`);
+    let inGrads: Array<Tensor | undefined>;
+    try {
+      inGrads = rule(node, outGrads);
+    } finally {
+      graph.popScope();
+    }
+    node.inputs.forEach((input, k) => {
+      const g = inGrads[k];
+      if (g && input.dtype === "float32" && dependsOnWrt.has(input.id)) accumulate(input, g);
+    });
+  }
+  return wrt.map((t) => cotangents.get(t.id) ?? T.zerosLike(t));
+}

@@ -1,0 +1,437 @@
+/**
+ * The one table of derivative rules (vector-Jacobian products), one entry per primitive op, in the
+ * manner of PyTorch's derivatives.yaml and JAX's rule tables. A rule receives the node and the
+ * cotangents of its outputs (undefined = zero) and returns one cotangent per input (undefined = no
+ * gradient). Rules are written with the same tensor API as models, so a gradient graph is an ordinary
+ * graph that compiles to ONNX.
+ *
+ * Convolution gradients follow docs/engine.md §4: the input gradient of Conv is a ConvTranspose and the
+ * weight gradient a Conv with the batch moved into the channel position; groups are folded into the
+ * batch axis as described there.
+ */
+import * as T from "../api.js";
+import type { Node, Tensor } from "../ir.js";
+import { convGeometry } from "../ops/conv.js";
+import { constInts, resolveSlice } from "../ops/shape.js";
+import { intAttr, intsAttr, normAxis } from "../ops/spec.js";
+
+export type VjpRule = (node: Node, grads: ReadonlyArray<Tensor | undefined>) => Array<Tensor | undefined>;
+
+/** Ops whose outputs carry no gradient (integer/boolean results, or piecewise constant). */
+export const nonDifferentiable = new Set([
+  "Equal",
+  "Greater",
+  "Less",
+  "GreaterOrEqual",
+  "LessOrEqual",
+  "And",
+  "Or",
+  "Not",
+  "ArgMax",
+  "ArgMin",
+  "Sign",
+  "Cast",
+  "StopGradient",
+]);
+
+const zeroIfMissing = (g: Tensor | undefined, like: Tensor): Tensor => g ?? T.zerosLike(like);
+
+function unbroadcast(g: Tensor, input: Tensor): Tensor {
+  return T.sumTo(g, input.shape);
+}
+
+function reductionAxes(node: Node): number[] {
+  const x = node.inputs[0];
+  return node.inputs[1]
+    ? Array.from(node.inputs[1].constValue!.data, (a) => normAxis(a, x.rank))
+    : x.shape.map((_, i) => i);
+}
+
+/** Cotangent of a reduction's output reshaped so it broadcasts against the input. */
+function keepDimsGrad(node: Node, g: Tensor): Tensor {
+  const x = node.inputs[0];
+  const axes = reductionAxes(node);
+  return T.reshape(
+    g,
+    x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+  );
+}
+
+function keepDimsOutput(node: Node): Tensor {
+  return keepDimsGrad(node, node.outputs[0]);
+}
+
+/** Swap axes 0 and 1 of a 4-D tensor. */
+const t01 = (x: Tensor) => T.transpose(x, [1, 0, 2, 3]);
+
+/**
+ * Weight gradient of a (grouped) convolution: correlate `input` with `kernelLike` (both NCHW) where
+ * the batch axis is the reduction axis. Returns [outChannels(kernelLike), inChannels/group, kh, kw].
+ * `input` has C = group·cg channels, `kernelLike` has M = group·mg channels.
+ */
+function groupedWeightGrad(
+  input: Tensor,
+  kernelLike: Tensor,
+  group: number,
+  stride: [number, number],
+  dilation: [number, number],
+  pads: [number, number, number, number],
+  kernel: [number, number],
+): Tensor {
+  const [n, c, h, w] = input.shape;
+  const m = kernelLike.shape[1];
+  const cg = c / group;
+  const mg = m / group;
+  // input -> [cg, group·n, h, w] (batch = channel within group, channels = group-major batch)
+  const x = T.reshape(T.transpose(T.reshape(input, [n, group, cg, h, w]), [2, 1, 0, 3, 4]), [
+    cg,
+    group * n,
+    h,
+    w,
+  ]);
+  const [, , kh2, kw2] = kernelLike.shape;
+  // kernelLike -> [group·mg, n, kh2, kw2]
+  const k = T.reshape(T.transpose(T.reshape(kernelLike, [n, group, mg, kh2, kw2]), [1, 2, 0, 3, 4]), [
+    m,
+    n,
+    kh2,
+    kw2,
+  ]);
+  const full = T.emit("Conv", [x, k], {
+    strides: dilation,
+    dilations: stride,
+    pads,
+    group,
+    kernel_shape: [kh2, kw2],
+  })[0];
+  const cropped =
+    full.shape[2] === kernel[0] && full.shape[3] === kernel[1]
+      ? full
+      : T.slice(full, [
+          { axis: 2, start: 0, end: kernel[0] },
+          { axis: 3, start: 0, end: kernel[1] },
+        ]);
+  return t01(cropped);
+}
+
+export const vjpRules: Record<string, VjpRule> = {
+  Identity: (_n, [g]) => [g],
+  StraightThrough: (_n, [g]) => [undefined, g],
+  Neg: (_n, [g]) => [g && T.neg(g)],
+  Abs: (n, [g]) => [g && T.mul(g, T.sign(n.inputs[0]))],
+  Sqrt: (n, [g]) => [g && T.div(g, T.mul(n.outputs[0], 2))],
+  Reciprocal: (n, [g]) => [g && T.neg(T.mul(g, T.square(n.outputs[0])))],
+  Exp: (n, [g]) => [g && T.mul(g, n.outputs[0])],
+  Log: (n, [g]) => [g && T.div(g, n.inputs[0])],
+  Relu: (n, [g]) => [g && T.where(T.greater(n.inputs[0], 0), g, 0)],
+  LeakyRelu: (n, [g]) => [g && T.where(T.greaterEqual(n.inputs[0], 0), g, T.mul(g, n.attrs.alpha as number))],
+  Sigmoid: (n, [g]) => {
+    const y = n.outputs[0];
+    return [g && T.mul(g, T.mul(y, T.sub(1, y)))];
+  },
+  Tanh: (n, [g]) => [g && T.mul(g, T.sub(1, T.square(n.outputs[0])))],
+  Erf: (n, [g]) => [g && T.mul(g, T.mul(T.exp(T.neg(T.square(n.inputs[0]))), 2 / Math.sqrt(Math.PI)))],
+  Clip: (n, [g]) => {
+    const [x, lo, hi] = n.inputs;
+    return [
+      g && T.where(T.logicalAnd(T.greaterEqual(x, lo), T.lessEqual(x, hi)), g, 0),
+      undefined,
+      undefined,
+    ];
+  },
+  Add: (n, [g]) => [g && unbroadcast(g, n.inputs[0]), g && unbroadcast(g, n.inputs[1])],
+  Sub: (n, [g]) => [g && unbroadcast(g, n.inputs[0]), g && unbroadcast(T.neg(g), n.inputs[1])],
+  Mul: (n, [g]) => {
+    const [a, b] = n.inputs;
+    return [g && unbroadcast(T.mul(g, b), a), g && unbroadcast(T.mul(g, a), b)];
+  },
+  Div: (n, [g]) => {
+    const [a, b] = n.inputs;
+    return [g && unbroadcast(T.div(g, b), a), g && unbroadcast(T.neg(T.mul(g, T.div(n.outputs[0], b))), b)];
+  },
+  Pow: (n, [g]) => {
+    const [a, b] = n.inputs;
+    const y = n.outputs[0];
+    const constantExponent = b.constValue !== undefined;
+    return [
+      g && unbroadcast(T.mul(g, T.mul(b, T.pow(a, T.sub(b, 1)))), a),
+      g && !constantExponent ? unbroadcast(T.mul(g, T.mul(y, T.log(a))), b) : undefined,
+    ];
+  },
+  Max: (n, [g]) => {
+    const [a, b] = n.inputs;
+    const pickA = T.greaterEqual(a, b);
+    return [g && unbroadcast(T.where(pickA, g, 0), a), g && unbroadcast(T.where(pickA, 0, g), b)];
+  },
+  Min: (n, [g]) => {
+    const [a, b] = n.inputs;
+    const pickA = T.lessEqual(a, b);
+    return [g && unbroadcast(T.where(pickA, g, 0), a), g && unbroadcast(T.where(pickA, 0, g), b)];
+  },
+  Where: (n, [g]) => {
+    const [c, a, b] = n.inputs;
+    return [undefined, g && unbroadcast(T.where(c, g, 0), a), g && unbroadcast(T.where(c, 0, g), b)];
+  },
+  ReduceSum: (n, [g]) => [g && T.expand(keepDimsGrad(n, g), n.inputs[0].shape)],
+  ReduceMean: (n, [g]) => {
+    const x = n.inputs[0];
+    const count = x.size / n.outputs[0].size;
+    return [g && T.expand(T.div(keepDimsGrad(n, g), count), x.shape)];
+  },
+  ReduceMax: (n, [g]) => extremumGrad(n, g),
+  ReduceMin: (n, [g]) => extremumGrad(n, g),
+  Softmax: (n, [g]) => {
+    if (!g) return [undefined];
+    const y = n.outputs[0];
+    const axis = intAttr(n.attrs, "axis");
+    return [T.mul(y, T.sub(g, T.sum(T.mul(g, y), axis, true)))];
+  },
+  LogSoftmax: (n, [g]) => {
+    if (!g) return [undefined];
+    const axis = intAttr(n.attrs, "axis");
+    return [T.sub(g, T.mul(T.exp(n.outputs[0]), T.sum(g, axis, true)))];
+  },
+  TopK: (n, [gValues]) => {
+    if (!gValues) return [undefined, undefined];
+    const x = n.inputs[0];
+    const axis = intAttr(n.attrs, "axis");
+    return [T.scatterElements(T.zerosLike(x), n.outputs[1], gValues, axis, "add"), undefined];
+  },
+  MatMul: (n, [g]) => {
+    if (!g) return [undefined, undefined];
+    const [a, b] = n.inputs;
+    const swapLast = (t: Tensor) =>
+      T.transpose(
+        t,
+        [...t.shape.keys()].map((i) => (i === t.rank - 2 ? t.rank - 1 : i === t.rank - 1 ? t.rank - 2 : i)),
+      );
+    return [T.sumTo(T.matMul(g, swapLast(b)), a.shape), T.sumTo(T.matMul(swapLast(a), g), b.shape)];
+  },
+  Reshape: (n, [g]) => [g && T.reshape(g, n.inputs[0].shape), undefined],
+  Transpose: (n, [g]) => {
+    const perm = intsAttr(n.attrs, "perm");
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return [g && T.transpose(g, inverse)];
+  },
+  Slice: (n, [g]) => {
+    if (!g) return [undefined];
+    const x = n.inputs[0];
+    const fail = (d: string): never => {
+      throw new Error(d);
+    };
+    const [starts, ends] = [constInts(n.inputs[1], "starts", fail), constInts(n.inputs[2], "ends", fail)];
+    const axes = n.inputs[3] ? constInts(n.inputs[3], "axes", fail) : starts.map((_, i) => i);
+    const steps = n.inputs[4] ? constInts(n.inputs[4], "steps", fail) : starts.map(() => 1);
+    const box = resolveSlice(x.shape, starts, ends, axes, steps);
+    if (box.every((b) => b.step === 1)) {
+      const pads = [...box.map((b) => b.start), ...box.map((b, i) => x.shape[i] - b.start - b.count)];
+      return [T.pad(g, pads)];
+    }
+    return [scatterIntoBox(g, x.shape, box)];
+  },
+  Concat: (n, [g]) => {
+    if (!g) return n.inputs.map(() => undefined);
+    const axis = intAttr(n.attrs, "axis");
+    return T.split(
+      g,
+      n.inputs.map((t) => t.shape[axis]),
+      axis,
+    );
+  },
+  Split: (n, grads) => {
+    if (grads.every((g) => !g)) return [undefined, undefined];
+    const axis = intAttr(n.attrs, "axis");
+    return [
+      T.concat(
+        n.outputs.map((o, i) => zeroIfMissing(grads[i], o)),
+        axis,
+      ),
+      undefined,
+    ];
+  },
+  Pad: (n, [g]) => {
+    if (!g) return [undefined];
+    if ((n.attrs.mode ?? "constant") !== "constant")
+      throw new Error("Pad: only constant mode is a primitive; reflect is built from Gather");
+    const x = n.inputs[0];
+    const pads = Array.from(n.inputs[1].constValue!.data);
+    return [
+      T.slice(
+        g,
+        x.shape.map((d, axis) => ({ axis, start: pads[axis], end: pads[axis] + d })),
+      ),
+    ];
+  },
+  Tile: (n, [g]) => {
+    if (!g) return [undefined];
+    const x = n.inputs[0];
+    const reps = Array.from(n.inputs[1].constValue!.data);
+    const split = x.shape.flatMap((d, i) => [reps[i], d]);
+    const summed = T.sum(
+      T.reshape(g, split),
+      x.shape.map((_, i) => 2 * i),
+    );
+    return [T.reshape(summed, x.shape)];
+  },
+  Expand: (n, [g]) => [g && T.sumTo(g, n.inputs[0].shape)],
+  Gather: (n, [g]) => {
+    if (!g) return [undefined];
+    const [x, indices] = n.inputs;
+    const axis = intAttr(n.attrs, "axis");
+    const k = indices.size;
+    const toFront = [axis, ...x.shape.keys()].filter((a, i) => i === 0 || a !== axis);
+    const xFront = toFront.map((a) => x.shape[a]);
+    const rest = xFront.slice(1);
+    const gFlat = T.reshape(T.transpose(g, gatherGradPerm(x.rank, indices.rank, axis)), [k, ...rest]);
+    const scattered = T.scatterND(
+      T.zeros(xFront),
+      T.reshape(normaliseIndices(indices, x.shape[axis]), [k, 1]),
+      gFlat,
+      "add",
+    );
+    return [
+      T.transpose(
+        scattered,
+        toFront.map((_, i) => toFront.indexOf(i)),
+      ),
+      undefined,
+    ];
+  },
+  GatherElements: (n, [g]) => {
+    if (!g) return [undefined];
+    const [x, indices] = n.inputs;
+    return [T.scatterElements(T.zerosLike(x), indices, g, intAttr(n.attrs, "axis"), "add"), undefined];
+  },
+  ScatterElements: (n, [g]) => {
+    if (!g) return [undefined, undefined, undefined];
+    if (n.attrs.reduction === "add") {
+      return [g, undefined, T.gatherElements(g, n.inputs[1], intAttr(n.attrs, "axis"))];
+    }
+    const [, indices, updates] = n.inputs;
+    const axis = intAttr(n.attrs, "axis");
+    return [
+      T.scatterElements(g, indices, T.zerosLike(updates), axis),
+      undefined,
+      T.gatherElements(g, indices, axis),
+    ];
+  },
+  ScatterND: (n, [g]) => {
+    if (!g) return [undefined, undefined, undefined];
+    const [, indices, updates] = n.inputs;
+    const gathered = gatherND(g, indices, updates.shape);
+    if (n.attrs.reduction === "add") return [g, undefined, gathered];
+    return [T.scatterND(g, indices, T.zerosLike(updates)), undefined, gathered];
+  },
+  Conv: (n, [g]) => {
+    if (!g) return n.inputs.map(() => undefined);
+    const [x, w, b] = n.inputs;
+    const geo = convGeometry(n.attrs);
+    const [kh, kw] = [w.shape[2], w.shape[3]];
+    const outputPadding = [0, 1].map((i) => {
+      const size = x.shape[2 + i];
+      const produced =
+        geo.strides[i] * (g.shape[2 + i] - 1) +
+        (i === 0 ? kh - 1 : kw - 1) * geo.dilations[i] +
+        1 -
+        geo.pads[i] -
+        geo.pads[i + 2];
+      return size - produced;
+    });
+    const dx = T.emit("ConvTranspose", [g, w], {
+      strides: geo.strides,
+      pads: geo.pads,
+      dilations: geo.dilations,
+      group: geo.group,
+      kernel_shape: [kh, kw],
+      output_padding: outputPadding,
+    })[0];
+    const dw = groupedWeightGrad(x, g, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
+    const db = b ? T.sum(g, [0, 2, 3]) : undefined;
+    return b ? [dx, dw, db] : [dx, dw];
+  },
+  ConvTranspose: (n, [g]) => {
+    if (!g) return n.inputs.map(() => undefined);
+    const [x, w, b] = n.inputs;
+    const geo = convGeometry(n.attrs);
+    const [kh, kw] = [w.shape[2], w.shape[3]];
+    const dxFull = T.emit("Conv", [g, w], {
+      strides: geo.strides,
+      pads: geo.pads,
+      dilations: geo.dilations,
+      group: geo.group,
+      kernel_shape: [kh, kw],
+    })[0];
+    const dx =
+      dxFull.shape[2] === x.shape[2] && dxFull.shape[3] === x.shape[3]
+        ? dxFull
+        : T.slice(dxFull, [
+            { axis: 2, start: 0, end: x.shape[2] },
+            { axis: 3, start: 0, end: x.shape[3] },
+          ]);
+    const dw = groupedWeightGrad(g, x, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
+    const db = b ? T.sum(g, [0, 2, 3]) : undefined;
+    return b ? [dx, dw, db] : [dx, dw];
+  },
+  MaxPool: (n, [g]) => {
+    if (!g) return [undefined];
+    const x = n.inputs[0];
+    const flatIndices = T.reshape(n.outputs[1], [g.size]);
+    const flat = T.scatterElements(T.zeros([x.size]), flatIndices, T.reshape(g, [g.size]), 0, "add");
+    return [T.reshape(flat, x.shape)];
+  },
+};
+
+function extremumGrad(n: Node, g: Tensor | undefined): Array<Tensor | undefined> {
+  if (!g) return [undefined, undefined];
+  const x = n.inputs[0];
+  const hits = T.cast(T.equal(x, keepDimsOutput(n)), "float32");
+  const count = T.sum(hits, reductionAxes(n), true);
+  return [T.mul(T.div(hits, count), keepDimsGrad(n, g)), undefined];
+}
+
+/** Permutation taking Gather's output [pre, idx..., post] to [idx..., pre, post]. */
+function gatherGradPerm(dataRank: number, indexRank: number, axis: number): number[] {
+  const pre = Array.from({ length: axis }, (_, i) => i);
+  const idx = Array.from({ length: indexRank }, (_, i) => axis + i);
+  const post = Array.from({ length: dataRank - axis - 1 }, (_, i) => axis + indexRank + i);
+  return [...idx, ...pre, ...post];
+}
+
+function normaliseIndices(indices: Tensor, size: number): Tensor {
+  if (indices.constValue && Array.from(indices.constValue.data).every((v) => v >= 0)) return indices;
+  return T.where(T.less(indices, T.scalar(0, "int64")), T.add(indices, T.scalar(size, "int64")), indices);
+}
+
+/** GatherND built from Gather on the flattened leading axes (ONNX GatherND has no rule of its own here). */
+function gatherND(x: Tensor, indices: Tensor, outShape: readonly number[]): Tensor {
+  const q = indices.shape[indices.rank - 1];
+  const lead = x.shape.slice(0, q);
+  const strides = lead.map((_, i) => lead.slice(i + 1).reduce((a, d) => a * d, 1));
+  const flatIndex = T.sum(T.mul(indices, T.constant(strides, [q], "int64")), -1);
+  const flatX = T.reshape(x, [lead.reduce((a, d) => a * d, 1), ...x.shape.slice(q)]);
+  return T.reshape(T.gather(flatX, T.reshape(flatIndex, [flatIndex.size]), 0), outShape);
+}
+
+/** Place g (the strided slice's cotangent) into zeros of the input's shape. */
+function scatterIntoBox(g: Tensor, shape: readonly number[], box: ReturnType<typeof resolveSlice>): Tensor {
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, d) => a * d, 1));
+  const offsets: number[] = [];
+  const count = box.reduce((a, b) => a * b.count, 1);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let o = 0; o < count; o++) {
+    let rest = o;
+    for (let a = shape.length - 1; a >= 0; a--) {
+      index[a] = rest % box[a].count;
+      rest = Math.floor(rest / box[a].count);
+    }
+    offsets.push(index.reduce((acc, i, a) => acc + (box[a].start + i * box[a].step) * strides[a], 0));
+  }
+  const total = shape.reduce((a, d) => a * d, 1);
+  const flat = T.scatterElements(
+    T.zeros([total]),
+    T.constant(offsets, [count], "int64"),
+    T.reshape(g, [count]),
+    0,
+  );
+  return T.reshape(flat, shape);
+}

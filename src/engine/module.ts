@@ -1,0 +1,142 @@
+/**
+ * Modules: named parameters and buffers with host values, organised as a tree like PyTorch's
+ * nn.Module (paths such as "encoder.e2.weight").
+ *
+ * A module's forward is an ordinary function of tensors. While tracing, `bind(root)` turns every
+ * parameter and buffer into a graph input named by its path; inside forward, `this.use(p)` returns the
+ * bound tensor. Non-parameter state (batch-norm running statistics, memory queues) is updated by
+ * `this.update(buffer, next)`; the binding collects those updates so a training step can output them
+ * and feed them back on the next step.
+ */
+import * as T from "./api.js";
+import { currentGraph, type Graph, type Tensor } from "./ir.js";
+
+export class Parameter {
+  constructor(
+    readonly shape: readonly number[],
+    public value: Float32Array,
+    /** Trainable parameters get gradients and optimiser state; buffers (state) do not. */
+    readonly trainable: boolean,
+  ) {
+    const size = shape.reduce((a, d) => a * d, 1);
+    if (value.length !== size)
+      throw new Error(`parameter value has ${value.length} values for shape [${shape.join(", ")}]`);
+  }
+
+  get size(): number {
+    return this.value.length;
+  }
+}
+
+export class Binding {
+  readonly tensors = new Map<Parameter, Tensor>();
+  readonly updates = new Map<Parameter, Tensor>();
+  constructor(
+    readonly graph: Graph,
+    readonly names: Map<Parameter, string>,
+  ) {}
+}
+
+const bindings = new WeakMap<Graph, Binding>();
+
+export class Module {
+  training = true;
+  private readonly params = new Map<string, Parameter>();
+  private readonly children = new Map<string, Module>();
+
+  /** Register a trainable parameter. */
+  protected parameter(name: string, shape: readonly number[], value: Float32Array): Parameter {
+    return this.register(name, new Parameter(shape, value, true));
+  }
+
+  /** Register non-trainable state (running statistics, queues, counters). */
+  protected buffer(name: string, shape: readonly number[], value: Float32Array): Parameter {
+    return this.register(name, new Parameter(shape, value, false));
+  }
+
+  private register(name: string, p: Parameter): Parameter {
+    if (this.params.has(name) || this.children.has(name)) throw new Error(`duplicate member name "${name}"`);
+    this.params.set(name, p);
+    return p;
+  }
+
+  /** Register a sub-module under `name`. */
+  protected child<M extends Module>(name: string, module: M): M {
+    if (this.params.has(name) || this.children.has(name)) throw new Error(`duplicate member name "${name}"`);
+    this.children.set(name, module);
+    return module;
+  }
+
+  /** Every parameter and buffer with its dotted path, in registration order (stable). */
+  namedState(prefix = ""): Array<[string, Parameter]> {
+    const out: Array<[string, Parameter]> = [];
+    for (const [name, p] of this.params) out.push([`${prefix}${name}`, p]);
+    for (const [name, m] of this.children) out.push(...m.namedState(`${prefix}${name}.`));
+    return out;
+  }
+
+  namedParameters(): Array<[string, Parameter]> {
+    return this.namedState().filter(([, p]) => p.trainable);
+  }
+
+  namedBuffers(): Array<[string, Parameter]> {
+    return this.namedState().filter(([, p]) => !p.trainable);
+  }
+
+  parameterCount(): number {
+    return this.namedParameters().reduce((a, [, p]) => a + p.size, 0);
+  }
+
+  /** Set training (true) or evaluation (false) mode on this module and all sub-modules. */
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this.children.values()) m.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The traced tensor of a parameter or buffer of this module (requires `bind`). */
+  protected use(p: Parameter): Tensor {
+    const binding = currentBinding();
+    const t = binding.tensors.get(p);
+    if (!t) throw new Error("parameter is not bound: call bind(model) inside the trace before forward");
+    return t;
+  }
+
+  /** Record the next value of a buffer (output by the step and fed back next time). */
+  protected update(p: Parameter, next: Tensor): void {
+    if (p.trainable) throw new Error("update() is for buffers; parameters are changed by optimisers");
+    if (next.shape.join() !== p.shape.join())
+      throw new Error(`buffer update has shape [${next.shape}] instead of [${p.shape}]`);
+    currentBinding().updates.set(p, next);
+  }
+}
+
+function currentBinding(): Binding {
+  const binding = bindings.get(currentGraph());
+  if (!binding) throw new Error("no module is bound in the current trace: call bind(model) first");
+  return binding;
+}
+
+/**
+ * Declare every parameter and buffer of `root` as a graph input named by its path (optionally with a
+ * prefix) in the current trace. Returns the binding (tensors and, after forward, buffer updates).
+ */
+export function bind(root: Module, prefix = ""): Binding {
+  const graph = currentGraph();
+  let binding = bindings.get(graph);
+  if (!binding) {
+    binding = new Binding(graph, new Map());
+    bindings.set(graph, binding);
+  }
+  for (const [path, p] of root.namedState()) {
+    if (binding.tensors.has(p)) continue;
+    const name = `${prefix}${path}`;
+    binding.tensors.set(p, T.input(name, p.shape));
+    binding.names.set(p, name);
+  }
+  return binding;
+}
