@@ -140,3 +140,11 @@ export function bind(root: Module, prefix = ""): Binding {
   }
   return binding;
 }
+
+/** Several networks under one root, named (e.g. "generator", "discriminator"), for saving and binding. */
+export class ModuleGroup extends Module {
+  constructor(members: Record<string, Module>) {
+    super();
+    for (const [name, module] of Object.entries(members)) this.child(name, module);
+  }
+}
