@@ -3,7 +3,7 @@
  *
  * Resizing runs in sharp (libvips) on 16-bit data: the float image is quantised to 16 bits (steps of
  * 1/65535, far below 8-bit input precision), resized, and scaled back to [0, 1]. (sharp 0.35 returns
- * zeros for raw float input, hence 16-bit; libvips fixed-point kernels add errors up to about 2e-4.) Kernels:
+ * zeros for raw float input, hence 16-bit; libvips' fixed-point kernels add errors below 1e-3, a quarter of an 8-bit step.) Kernels:
  * - `cubic` (default): Catmull-Rom bicubic; when downscaling the kernel is widened by the scale factor,
  *   i.e. antialiased like Pillow's `resize(..., BICUBIC)`; results are clipped to [0, 1].
  * - `linear`: triangle filter, antialiased in the same way (Pillow's BILINEAR).
