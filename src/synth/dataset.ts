@@ -4,6 +4,7 @@
  * plus `synth.json` describing what was made. Every file depends only on the options, so the same seed
  * gives byte-identical files; the train split does not depend on `nTest` and vice versa.
  */
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { OptionError } from "../errors.js";
 import { writePng } from "../io/png.js";
@@ -25,8 +26,13 @@ export type SynthLayout = "mvtec" | "bmad";
 export const synthLayouts: readonly SynthLayout[] = ["mvtec", "bmad"];
 
 export interface SynthOptions {
-  /** Output folder (created if missing; existing files of the same names are replaced). */
+  /** Output folder: created if missing; must be empty unless `overwrite` is set. */
   out: string;
+  /**
+   * Replace an earlier synthetic data set in `out`: its `train`, `valid`, `test` and `ground_truth`
+   * folders and `synth.json` are removed first. Refused when `out` has no `synth.json`.
+   */
+  overwrite?: boolean;
   kind?: SynthKind;
   /** Texture family of an industrial data set (default woven). */
   texture?: IndustrialTexture;
@@ -63,7 +69,9 @@ function isCount(value: number, min: number): boolean {
   return Number.isInteger(value) && value >= min;
 }
 
-function validate(options: SynthOptions): Required<Omit<SynthOptions, "onProgress" | "texture">> & {
+function validate(options: SynthOptions): Required<
+  Omit<SynthOptions, "onProgress" | "texture" | "overwrite">
+> & {
   texture?: IndustrialTexture;
 } {
   const kind = options.kind ?? "industrial";
@@ -181,9 +189,33 @@ export function defectsOf(kind: SynthKind): readonly string[] {
 /** Number of images generated before their PNGs are written together. */
 const batchSize = 16;
 
+/** Folders and files a data set consists of (removed by `overwrite`). */
+const ownEntries = ["train", "valid", "test", "ground_truth", "synth.json"];
+
+/** Make sure `out` is empty or missing, or (with `overwrite`) clear an earlier synthetic data set from it. */
+async function prepareOutput(out: string, overwrite: boolean): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(out);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") throw new OptionError(`--out ${out} is a file`);
+    throw error;
+  }
+  if (entries.length === 0) return;
+  if (!overwrite)
+    throw new OptionError(`--out ${out} is not empty (use --overwrite to replace a synthetic data set)`);
+  if (!entries.includes("synth.json"))
+    throw new OptionError(
+      `--out ${out}: --overwrite only replaces a folder made by synth (no synth.json found)`,
+    );
+  for (const entry of ownEntries) await rm(join(out, entry), { recursive: true, force: true });
+}
+
 /** Generate a synthetic data set into `options.out`. Invalid options throw `OptionError`. */
 export async function generateDataset(options: SynthOptions): Promise<SynthSummary> {
   const o = validate(options);
+  await prepareOutput(o.out, options.overwrite ?? false);
   const master = new Random(o.seed);
   const styleRng = master.fork();
   const splitRngs = { train: master.fork(), valid: master.fork(), test: master.fork() };

@@ -1,5 +1,6 @@
 /** The list of CLI verbs. Add a verb by writing `commands/<verb>.ts` and listing its `register` here. */
 import type { Command } from "commander";
 import { registerInfo } from "./info.js";
+import { registerSynth } from "./synth.js";
 
-export const commands: Array<(program: Command) => void> = [registerInfo];
+export const commands: Array<(program: Command) => void> = [registerInfo, registerSynth];
