@@ -6,8 +6,8 @@
  */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.js";
+import { packageVersion } from "../util/version.js";
 import { commands } from "./commands/index.js";
-import { packageVersion } from "./version.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()

@@ -1,0 +1,86 @@
+/**
+ * The contract every anomaly-detection method implements, and what the trainer, scorer, CLI, library
+ * and exporter rely on. Nothing outside `src/methods/<name>` knows which method it is running.
+ *
+ * A method is described by a `MethodDefinition`: a name, a strict config schema with defaults, the
+ * input it wants (channels, value range), and `create`, which builds a `MethodInstance` with seeded
+ * weights. The instance trains on one batch at a time (it may run several optimiser steps, e.g. a
+ * discriminator and a generator step) and builds its inference graph with the engine's tensor API,
+ * so the same graph is scored in Node, exported to ONNX and run in the browser.
+ */
+import type { z } from "zod";
+import type { Module, Tensor } from "../engine/index.js";
+import type { Random } from "../util/random.js";
+
+/** How the scorer turns a method's raw outputs into the image score. */
+export type ImageScoreRule = "method" | "map-max" | "map-mean" | "map-topk-mean";
+
+export interface ScoringDefaults {
+  /** Gaussian smoothing of the raw map, σ in pixels of the input resolution (0 = none). */
+  smoothingSigma: number;
+  /** Where the image score comes from. */
+  imageScore: ImageScoreRule;
+  /** Whether the image score is taken from the smoothed map (true) or the raw map (false). */
+  imageScoreFromSmoothed: boolean;
+  /** Free-text notes shown in reports (e.g. "pixel maps are our extension"). */
+  notes: string[];
+}
+
+export interface MethodContext {
+  imageSize: number;
+  channels: number;
+  /** Seeded generator for weights; training randomness comes per batch through `TrainContext`. */
+  random: Random;
+}
+
+export interface TrainContext {
+  epoch: number;
+  /** Index of the batch within the epoch. */
+  iteration: number;
+  /** Total number of epochs (for schedules). */
+  epochs: number;
+  /** Generator for this batch's randomness (masks, noise), derived from the run seed. */
+  random: Random;
+}
+
+/** Losses (name -> value) reported for one training batch. */
+export type LossReport = Record<string, number>;
+
+export interface InferenceOutputs {
+  /** Raw anomaly map N×1×h×w at the method's working resolution (higher = more anomalous). */
+  map: Tensor;
+  /** The method's own image score (N), when it has one (e.g. SQUID's discriminator score). */
+  imageScore?: Tensor;
+}
+
+export interface MethodInstance {
+  /** The networks, by name; saved as `<name>.<parameter path>` in safetensors. */
+  readonly modules: Record<string, Module>;
+  /** One training batch (N·C·H·W float32 in [0,1], channels as the method asked). */
+  trainBatch(images: Float32Array, batchSize: number, context: TrainContext): Promise<LossReport>;
+  /** Trace the inference graph for images N×C×H×W in [0,1] (called inside an engine trace). */
+  buildInference(images: Tensor): InferenceOutputs;
+  /** Optimiser state for checkpoints (moments and step counts), and its restoration. */
+  optimizerState(): Record<string, Float32Array>;
+  loadOptimizerState(state: Record<string, Float32Array>): void;
+  /** Learning-rate schedule hook, called at the start of every epoch. */
+  startEpoch?(epoch: number, epochs: number): void;
+  /** Release compiled sessions. */
+  dispose(): Promise<void>;
+}
+
+export interface MethodDefinition<Config extends object = object> {
+  name: string;
+  /** One line for `--help` and reports. */
+  summary: string;
+  /** Strict schema (unknown keys rejected); every field has a default. */
+  configSchema: z.ZodType<Config>;
+  /** Channels the network takes, given the data's channels. */
+  channels(config: Config, dataChannels: number): 1 | 3;
+  /** Input sizes the method accepts; a reason when `size` is not one of them. */
+  checkImageSize(config: Config, size: number): string | undefined;
+  /** Default epochs, batch size and image size (a CLI flag overrides them). */
+  defaults: { epochs: number; batchSize: number; imageSize: number };
+  scoring(config: Config): ScoringDefaults;
+  create(config: Config, context: MethodContext): MethodInstance;
+}

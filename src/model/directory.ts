@@ -1,0 +1,125 @@
+/**
+ * The model directory: `model.safetensors` (every network's parameters and buffers, named
+ * `<network>.<path>`) and `anomalyscope.json` (format version, method, config, input size, channels,
+ * preprocessing, scoring rule, calibration and thresholds with their provenance, training-data
+ * summary, validation metrics, package version). Both are written atomically. Loading checks the
+ * format version and every tensor, and fails with a `UserError` naming the file.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { ModuleGroup } from "../engine/index.js";
+import { loadSafetensors, saveSafetensors } from "../engine/safetensors.js";
+import { InputFileError, UserError } from "../errors.js";
+import type { MethodInstance } from "../methods/contract.js";
+import { getMethod, parseMethodConfig } from "../methods/registry.js";
+import type { Calibration } from "../score/graph.js";
+import type { ThresholdChoice } from "../score/threshold.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { Random } from "../util/random.js";
+
+export const MODEL_FORMAT_VERSION = 1;
+export const WEIGHTS_FILE = "model.safetensors";
+export const MANIFEST_FILE = "anomalyscope.json";
+
+const scoringSchema = z.object({
+  smoothingSigma: z.number(),
+  imageScore: z.enum(["method", "map-max", "map-mean", "map-topk-mean"]),
+  imageScoreFromSmoothed: z.boolean(),
+  notes: z.array(z.string()),
+});
+
+const thresholdSchema = z.object({
+  threshold: z.number(),
+  provenance: z.string(),
+  rule: z.enum(["f1-max-validation", "percentile-normal-validation"]),
+});
+
+export const manifestSchema = z.object({
+  format: z.literal("anomalyscope-model"),
+  formatVersion: z.number().int(),
+  packageVersion: z.string(),
+  method: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  imageSize: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  preprocessing: z.object({
+    resize: z.string(),
+    centerCrop: z.boolean(),
+    range: z.string(),
+  }),
+  scoring: scoringSchema,
+  calibration: z.object({
+    imageThreshold: z.number(),
+    imageMin: z.number(),
+    imageMax: z.number(),
+    pixelThreshold: z.number(),
+    pixelMin: z.number(),
+    pixelMax: z.number(),
+  }),
+  thresholds: z.object({ image: thresholdSchema, pixel: thresholdSchema }),
+  training: z.record(z.string(), z.unknown()),
+  validation: z.record(z.string(), z.unknown()),
+});
+
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+export interface ThresholdRecord {
+  image: ThresholdChoice;
+  pixel: ThresholdChoice;
+}
+
+/** Write the weights and the manifest of a trained model. */
+export async function saveModelDirectory(dir: string, instance: MethodInstance, manifest: ModelManifest): Promise<void> {
+  await saveSafetensors(join(dir, WEIGHTS_FILE), new ModuleGroup(instance.modules), { method: manifest.method });
+  await writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+export interface LoadedModel {
+  manifest: ModelManifest;
+  instance: MethodInstance;
+  calibration: Calibration;
+}
+
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  const path = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new InputFileError(path, "missing", "not a model directory: anomalyscope.json is absent");
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InputFileError(path, "corrupt", `invalid JSON: ${(error as Error).message}`);
+  }
+  const version = (raw as { formatVersion?: unknown })?.formatVersion;
+  if (typeof version === "number" && version > MODEL_FORMAT_VERSION) {
+    throw new UserError(
+      `${path}: model format version ${version} is newer than this anomalyscope supports (${MODEL_FORMAT_VERSION}); upgrade anomalyscope`,
+    );
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputFileError(path, "corrupt", `${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Load a model directory: its manifest, a method instance with the stored weights, the calibration. */
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const manifest = await readManifest(dir);
+  const method = getMethod(manifest.method);
+  const config = parseMethodConfig(method, manifest.config, join(dir, MANIFEST_FILE));
+  const instance = method.create(config, {
+    imageSize: manifest.imageSize,
+    channels: manifest.channels,
+    random: new Random(0),
+  });
+  await loadSafetensors(join(dir, WEIGHTS_FILE), new ModuleGroup(instance.modules));
+  for (const module of Object.values(instance.modules)) module.eval();
+  return { manifest, instance, calibration: manifest.calibration };
+}

@@ -1,0 +1,127 @@
+/**
+ * Runs the scoring graph (graph.ts) on batches: one compiled function per batch size (the last
+ * partial batch compiles a second shape), and a streaming pass over a list of samples.
+ */
+
+import type { Sample } from "../data/index.js";
+import { batches } from "../data/index.js";
+import { type CompiledFunction, compileFunction } from "../engine/step.js";
+import type { MethodInstance, ScoringDefaults } from "../methods/contract.js";
+import { buildScoring, type Calibration } from "./graph.js";
+
+export interface ScoredBatch {
+  scores: Float32Array;
+  /** N·H·W raw maps at the input size. */
+  maps: Float32Array;
+  normalizedScores?: Float32Array;
+  labels?: Uint8Array;
+  normalizedMaps?: Float32Array;
+  masks?: Uint8Array;
+}
+
+export class Scorer {
+  private readonly compiled = new Map<number, Promise<CompiledFunction>>();
+
+  constructor(
+    private readonly instance: MethodInstance,
+    private readonly scoring: ScoringDefaults,
+    readonly imageSize: number,
+    readonly channels: number,
+    private readonly calibration?: Calibration,
+  ) {}
+
+  private compile(n: number): Promise<CompiledFunction> {
+    let fn = this.compiled.get(n);
+    if (!fn) {
+      fn = compileFunction({
+        name: `score_b${n}`,
+        modules: Object.values(this.instance.modules),
+        inputs: { images: { shape: [n, this.channels, this.imageSize, this.imageSize] } },
+        build: ({ images }) => {
+          const out = buildScoring(this.instance, this.scoring, images, this.calibration);
+          const outputs: Record<string, typeof out.score> = { score: out.score, map: out.map };
+          if (out.normalizedScore) outputs.normalizedScore = out.normalizedScore;
+          if (out.label) outputs.label = out.label;
+          if (out.normalizedMap) outputs.normalizedMap = out.normalizedMap;
+          if (out.mask) outputs.mask = out.mask;
+          return outputs;
+        },
+      });
+      this.compiled.set(n, fn);
+    }
+    return fn;
+  }
+
+  async scoreBatch(images: Float32Array, n: number): Promise<ScoredBatch> {
+    for (const module of Object.values(this.instance.modules)) module.eval();
+    const fn = await this.compile(n);
+    const out = await fn.run({ images });
+    return {
+      scores: out.score as Float32Array,
+      maps: out.map as Float32Array,
+      normalizedScores: out.normalizedScore as Float32Array | undefined,
+      labels: out.label as Uint8Array | undefined,
+      normalizedMaps: out.normalizedMap as Float32Array | undefined,
+      masks: out.mask as Uint8Array | undefined,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    for (const fn of this.compiled.values()) await (await fn).release();
+    this.compiled.clear();
+  }
+}
+
+export interface ScoredSample {
+  sample: Sample;
+  score: number;
+  /** H·W raw map at the input size. */
+  map: Float32Array;
+  /** H·W ground-truth mask (1 anomalous) when requested and available, else null. */
+  mask: Float32Array | null;
+  /** The preprocessed image (C·H·W) when `keepImages` is set. */
+  image?: Float32Array;
+  normalizedScore?: number;
+  label?: number;
+  normalizedMap?: Float32Array;
+  predictedMask?: Uint8Array;
+}
+
+/** Score every sample, streaming batches; `onSample` receives each result in order. */
+export async function scoreSamples(
+  scorer: Scorer,
+  samples: readonly Sample[],
+  options: { batchSize: number; withMasks: boolean; keepImages?: boolean },
+  onSample: (result: ScoredSample) => void | Promise<void>,
+): Promise<void> {
+  const plane = scorer.imageSize * scorer.imageSize;
+  for await (const batch of batches(samples, {
+    batchSize: options.batchSize,
+    size: scorer.imageSize,
+    channels: scorer.channels,
+    shuffle: false,
+    seed: 0,
+    dropLast: false,
+    withMasks: options.withMasks,
+  })) {
+    const n = batch.samples.length;
+    const out = await scorer.scoreBatch(batch.images, n);
+    for (let i = 0; i < n; i++) {
+      const imageSize = scorer.channels * plane;
+      await onSample({
+        sample: batch.samples[i],
+        score: out.scores[i],
+        map: out.maps.slice(i * plane, (i + 1) * plane),
+        mask:
+          batch.masks && batch.samples[i].maskPaths.length > 0
+            ? batch.masks.slice(i * plane, (i + 1) * plane)
+            : null,
+        image: options.keepImages ? batch.images.slice(i * imageSize, (i + 1) * imageSize) : undefined,
+        normalizedScore: out.normalizedScores?.[i],
+        label: out.labels?.[i],
+        normalizedMap: out.normalizedMaps?.slice(i * plane, (i + 1) * plane),
+        predictedMask: out.masks?.slice(i * plane, (i + 1) * plane),
+      });
+    }
+  }
+}
