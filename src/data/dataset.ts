@@ -131,10 +131,11 @@ async function indexData(
   if (root === undefined)
     throw new OptionError("no dataset given: pass a dataset folder or --normal/--abnormal");
   const absolute = resolve(root);
-  const layout = options.layout ?? (await detectLayout(absolute));
-  if (options.layout !== undefined) await checkRoot(absolute);
-  const index = await layoutByName(layout).index(absolute, options);
-  return { layout, detected: options.layout === undefined, index: await nonEmpty(index, absolute) };
+  const forced = options.layout === undefined ? undefined : layoutByName(options.layout);
+  if (forced !== undefined) await checkRoot(absolute);
+  const layout = forced ?? layoutByName(await detectLayout(absolute));
+  const index = await layout.index(absolute, options);
+  return { layout: layout.name, detected: forced === undefined, index: await nonEmpty(index, absolute) };
 }
 
 async function nonEmpty(index: DatasetIndex, where: string): Promise<DatasetIndex> {

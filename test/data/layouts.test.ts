@@ -228,6 +228,9 @@ describe("bad roots", () => {
       /misc: no known dataset layout found \(expected/,
     );
     await expect(loadDataset(undefined)).rejects.toThrow(OptionError);
+    await expect(loadDataset(root, { layout: "imagenet" as never })).rejects.toThrow(
+      /--layout imagenet: unknown/,
+    );
   });
 
   it("a matching layout with no images is a UserError", async () => {

@@ -9,7 +9,8 @@
  * BMAD comes before LOCO and MVTec AD because a BMAD root also has `train/good` and `test/`; LOCO before
  * MVTec AD because every LOCO category also satisfies the MVTec AD detector.
  */
-import type { Layout, LayoutName } from "../types.js";
+import { OptionError } from "../../errors.js";
+import type { Layout } from "../types.js";
 import { bmad } from "./bmad.js";
 import { folders } from "./folders.js";
 import { loco } from "./loco.js";
@@ -19,8 +20,12 @@ import { mvtec3d } from "./mvtec3d.js";
 
 export const LAYOUTS: readonly Layout[] = [manifest, mvtec3d, bmad, loco, mvtec, folders];
 
-export function layoutByName(name: LayoutName): Layout {
-  return LAYOUTS.find((l) => l.name === name)!;
+/** The layout called `name`; an OptionError listing the known names otherwise. */
+export function layoutByName(name: string): Layout {
+  const layout = LAYOUTS.find((l) => l.name === name);
+  if (layout === undefined)
+    throw new OptionError(`--layout ${name}: unknown (known: ${LAYOUTS.map((l) => l.name).join(", ")})`);
+  return layout;
 }
 
 export { type ExplicitFolders, indexExplicitFolders } from "./folders.js";
