@@ -207,10 +207,11 @@ function applyDefect(
         channels === 1
           ? [rng.bernoulli(0.5) ? 0.95 : 0.08]
           : [
-              [0.55, 0.33, 0.1],
-              [0.15, 0.25, 0.6],
-              [0.2, 0.45, 0.15],
-            ][rng.int(3)];
+              [0.15, 0.25, 0.65],
+              [0.2, 0.5, 0.15],
+              [0.04, 0.04, 0.05],
+              [0.96, 0.96, 0.92],
+            ][rng.int(4)];
       blendColour(image, alpha, colour, rng.range(0.6, 0.8));
       return alpha;
     }
@@ -220,7 +221,7 @@ function applyDefect(
       const params = randomParams(rng, otherStyle);
       params.period *= rng.range(0.6, 1.4);
       params.contrast *= 1.3;
-      params.brightness += (rng.bernoulli(0.5) ? 1 : -1) * rng.range(0.12, 0.22);
+      params.brightness += (rng.bernoulli(0.5) ? 1 : -1) * rng.range(0.18, 0.3);
       const otherField = renderTexture(otherStyle.texture, size, params, new Perlin(rng));
       const other = colourise(otherField, size, channels, otherStyle.dark, otherStyle.light);
       const alpha = perlinPatchAlpha(rng, size);

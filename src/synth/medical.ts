@@ -14,6 +14,7 @@ import {
   cloneImage,
   colourise,
   finishSample,
+  maskArea,
   type Plane,
 } from "./raster.js";
 import type { ImageShape, SynthSample } from "./types.js";
@@ -55,7 +56,7 @@ function mix(value: number, target: number, weight: number): number {
 
 interface SliceRender {
   field: Plane;
-  /** Soft mask of the brain parenchyma (inside the CSF layer). */
+  /** Soft mask of brain tissue: inside the CSF layer, outside the ventricles. */
   brain: Plane;
 }
 
@@ -80,17 +81,19 @@ function renderSlice(size: number, pose: SlicePose, perlin: Perlin): SliceRender
       const parenchyma = below(rho + 0.025 * gyri, 0.99, edge);
       value = mix(value, intensity.greyMatter, parenchyma);
       value = mix(value, intensity.whiteMatter, below(rho + 0.09 * gyri, 0.8, edge));
+      let ventricles = 0;
       for (const side of [-1, 1]) {
         const vp = p - side * 0.055;
         const vq = q + 0.02;
         const tilt = side * 0.35;
         const a = (Math.cos(tilt) * vp + Math.sin(tilt) * vq) / (0.032 * pose.ventricleScale);
         const b = (-Math.sin(tilt) * vp + Math.cos(tilt) * vq) / (0.11 * pose.ventricleScale);
-        value = mix(value, intensity.csf, below(Math.hypot(a, b), 1, edge * 4));
+        ventricles = Math.max(ventricles, below(Math.hypot(a, b), 1, edge * 4));
       }
+      value = mix(value, intensity.csf, ventricles);
       const bias = 1 + 0.08 * perlin.noise(p * 2 + 40, q * 2 + 40);
       field[y * size + x] = value * bias + 0.02 * perlin.noise(p * 40 + 80, q * 40);
-      brain[y * size + x] = parenchyma;
+      brain[y * size + x] = parenchyma * (1 - ventricles);
     }
   }
   return { field, brain };
@@ -115,20 +118,32 @@ export function generateMedicalImage(
   const render = renderSlice(size, pose, new Perlin(rng));
   const reference = colourise(render.field, size, channels, grey, white);
   const image = cloneImage(reference);
-  let alpha: Plane | undefined;
-  if (defect !== "good") {
-    const angle = rng.range(0, 2 * Math.PI);
-    const r = Math.sqrt(rng.uniform()) * 0.7;
-    const p = r * pose.ax * Math.cos(angle);
-    const q = r * pose.ay * Math.sin(angle);
-    const cos = Math.cos(pose.angle);
-    const sin = Math.sin(pose.angle);
-    const cx = pose.cx + size * pose.scale * (cos * p - sin * q);
-    const cy = pose.cy + size * pose.scale * (sin * p + cos * q);
-    const lesionRadius = rng.range(0.03, 0.065) * size;
-    alpha = clipAlpha(blobAlpha(rng, size, cx, cy, lesionRadius, lesionRadius * 0.35, 0.2), render.brain);
+  const alpha = defect === "good" ? undefined : lesionAlpha(rng, size, pose, render.brain);
+  if (alpha) {
     const target = defect === "bright_lesion" ? 0.95 : 0.06;
     blendColour(image, alpha, channels === 1 ? [target] : [target, target, target], rng.range(0.75, 0.9));
   }
   return finishSample(rng, image, reference, alpha, defect, 0.02);
+}
+
+/**
+ * Alpha of a lesion: an irregular fuzzy blob centred in the inner 70 % of the brain, clipped to brain
+ * tissue; redrawn until at least 60 % of it lies in tissue (not in a ventricle or outside the brain).
+ */
+function lesionAlpha(rng: Random, size: number, pose: SlicePose, brain: Plane): Plane {
+  const cos = Math.cos(pose.angle);
+  const sin = Math.sin(pose.angle);
+  for (;;) {
+    const angle = rng.range(0, 2 * Math.PI);
+    const r = Math.sqrt(rng.uniform()) * 0.7;
+    const p = r * pose.ax * Math.cos(angle);
+    const q = r * pose.ay * Math.sin(angle);
+    const cx = pose.cx + size * pose.scale * (cos * p - sin * q);
+    const cy = pose.cy + size * pose.scale * (sin * p + cos * q);
+    const radius = rng.range(0.03, 0.065) * size;
+    const blob = blobAlpha(rng, size, cx, cy, radius, radius * 0.35, 0.2);
+    const area = maskArea(blob);
+    const alpha = clipAlpha(blob, brain);
+    if (maskArea(alpha) >= 0.6 * area) return alpha;
+  }
 }
