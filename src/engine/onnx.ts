@@ -56,12 +56,31 @@ function initializer(name: string, t: Tensor) {
   return { ...base, rawData: Uint8Array.from(value.data) };
 }
 
-/** Encode the graph with the given named outputs as ONNX bytes. */
-export function toOnnx(
+type NodeProto = onnxProto.onnx.INodeProto;
+type TensorProto = onnxProto.onnx.ITensorProto;
+type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
+
+/** A GraphProto with its lists always present, so callers can extend it. */
+export interface GraphProtoParts {
+  name: string;
+  node: NodeProto[];
+  initializer: TensorProto[];
+  input: ValueInfoProto[];
+  output: ValueInfoProto[];
+}
+
+export interface GraphProtoOptions {
+  name?: string;
+  /** Graph inputs to freeze as initializers with these values (e.g. trained weights for export). */
+  frozen?: ReadonlyMap<string, Float32Array>;
+}
+
+/** The ONNX GraphProto (as a plain object for `onnx.GraphProto.create`) of `graph` with named outputs. */
+export function buildGraphProto(
   graph: Graph,
   outputs: ReadonlyArray<{ name: string; tensor: Tensor }>,
-  graphName = "anomalyscope",
-): Uint8Array {
+  options: GraphProtoOptions = {},
+): GraphProtoParts {
   const names = new Map<number, string>();
   for (const input of graph.inputs) names.set(input.id, input.inputName!);
   const extraIdentities: Array<{ from: Tensor; to: string }> = [];
@@ -85,7 +104,7 @@ export function toOnnx(
     graph,
     outputs.map((o) => o.tensor),
   );
-  const nodeProtos = nodes.map((node) => {
+  const nodeProtos: NodeProto[] = nodes.map((node) => {
     const spec = opSpec(node.op);
     const inputs = spec.lower ? spec.lower.inputs.map((k) => node.inputs[k]) : node.inputs;
     const attrs = spec.lower ? {} : node.attrs;
@@ -108,19 +127,44 @@ export function toOnnx(
       attribute: [],
     });
   }
+  const frozen = options.frozen ?? new Map<string, Float32Array>();
   const usedConstants = graph.constants.filter((c) => names.has(c.id));
-  const usedInputs = graph.inputs;
+  const frozenInputs = graph.inputs.filter((t) => frozen.has(t.inputName!));
+  for (const t of frozenInputs) {
+    if (frozen.get(t.inputName!)!.length !== t.size)
+      throw new Error(`frozen value for "${t.inputName}" has the wrong size`);
+  }
+  return {
+    name: options.name ?? "anomalyscope",
+    node: nodeProtos,
+    initializer: [
+      ...usedConstants.map((c) => initializer(nameOf(c), c)),
+      ...frozenInputs.map((t) => ({
+        name: t.inputName!,
+        dims: [...t.shape],
+        dataType: onnxDtypeCode.float32,
+        rawData: new Uint8Array(Float32Array.from(frozen.get(t.inputName!)!).buffer),
+      })),
+    ],
+    input: graph.inputs
+      .filter((t) => !frozen.has(t.inputName!))
+      .map((t) => ({ name: t.inputName!, type: tensorTypeProto(t) })),
+    output: outputs.map(({ name, tensor }) => ({ name, type: tensorTypeProto(tensor) })),
+  };
+}
+
+/** Encode a graph proto as an ONNX model. */
+export function encodeModel(graph: GraphProtoParts): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: "anomalyscope",
     opsetImport: [{ domain: "", version: OPSET }],
-    graph: {
-      name: graphName,
-      node: nodeProtos,
-      initializer: usedConstants.map((c) => initializer(nameOf(c), c)),
-      input: usedInputs.map((t) => ({ name: t.inputName!, type: tensorTypeProto(t) })),
-      output: outputs.map(({ name, tensor }) => ({ name, type: tensorTypeProto(tensor) })),
-    },
+    graph,
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/** Encode the graph with the given named outputs as ONNX bytes. */
+export function toOnnx(graph: Graph, outputs: ReadonlyArray<{ name: string; tensor: Tensor }>): Uint8Array {
+  return encodeModel(buildGraphProto(graph, outputs));
 }
