@@ -1,4 +1,8 @@
-/** PNG output (8-bit or 16-bit, grey or RGB) for maps, overlays, masks and synthetic data, written atomically. */
+/**
+ * PNG output (8-bit or 16-bit, grey or RGB) for maps, overlays, masks and synthetic data, written atomically.
+ * sharp picks the raw input depth from the typed array's class, so 16-bit samples must be handed over as a
+ * `Uint16Array` (a byte view of it would be read as 8-bit samples).
+ */
 import sharp from "sharp";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { Image } from "./image.js";
@@ -12,6 +16,8 @@ export async function encodePng(image: Image, options: PngOptions = {}): Promise
   const { width, height, channels, data } = image;
   if (channels !== 1 && channels !== 3)
     throw new Error(`encodePng: channels must be 1 or 3, got ${channels}`);
+  if (width < 1 || height < 1 || data.length !== width * height * channels)
+    throw new Error(`encodePng: ${width}x${height}x${channels} image has ${data.length} values`);
   const bitDepth = options.bitDepth ?? 8;
   const plane = width * height;
   const max = bitDepth === 16 ? 65535 : 255;
@@ -22,10 +28,7 @@ export async function encodePng(image: Image, options: PngOptions = {}): Promise
       pixels[i * channels + c] = Math.round(Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)) * max);
     }
   }
-  const raw = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  const input = sharp(raw, {
-    raw: { width, height, channels, ...(bitDepth === 16 ? { depth: "ushort" as const } : {}) },
-  });
+  const input = sharp(pixels, { raw: { width, height, channels } });
   const colour = channels === 1 ? (bitDepth === 16 ? "grey16" : "b-w") : bitDepth === 16 ? "rgb16" : "srgb";
   return new Uint8Array(await input.toColourspace(colour).png({ compressionLevel: 6 }).toBuffer());
 }
