@@ -17,6 +17,7 @@ export {
   type RuntimeOptions,
   runtimeVersion,
 } from "./runtime.js";
+export * from "./step.js";
 
 import { defaultRuntimeOptions, runtimeVersion } from "./runtime.js";
 

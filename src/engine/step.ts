@@ -1,0 +1,455 @@
+/**
+ * Training steps and inference functions: the contract the trainer and every method use.
+ *
+ * `compileStep` traces forward + loss (`build`), differentiates the loss with respect to the trainable
+ * parameters, appends the optimiser's update, compiles the whole step to one ONNX Runtime session and
+ * returns a `TrainingStep`. Per step, the graph reads
+ *   - the per-step feeds (`inputs`: batch, random masks, ...),
+ *   - every parameter and buffer of `modules` (`Parameter.value`, bound by path),
+ *   - the optimiser's moments (held by the step) and its scalar inputs (learning rate and host-computed
+ *     quantities of the step count, so schedules and resuming need no recompilation),
+ * and writes the loss, the extra outputs, and the next values of the trained parameters, the moments
+ * and the buffers recorded with `Module.update` (batch-norm running statistics, queues).
+ *
+ * State is double-buffered: each piece of state has a second array of the same size into which ONNX
+ * Runtime writes the next value; after the run the two arrays swap roles (`Parameter.value` becomes the
+ * new array, the old one becomes the next run's target). Nothing is copied on the JavaScript side and
+ * nothing is allocated per step. Because `Parameter.value` is read at every run, two steps that share
+ * modules (a GAN's discriminator and generator steps) see each other's updates. The loss is checked
+ * before the swap: a non-finite loss throws `NonFiniteError` and leaves every parameter, moment and
+ * buffer as it was.
+ *
+ * `compileFunction` is the inference counterpart (no gradients, no optimiser), compiled once per batch
+ * size (a last partial batch compiles a second shape).
+ */
+
+import type { Optimizer } from "../nn/optim.js";
+import * as T from "./api.js";
+import { grad } from "./autodiff/grad.js";
+import { EngineError, NonFiniteError } from "./errors.js";
+import { type DType, type Tensor, trace } from "./ir.js";
+import { type Binding, bind, type Module, type Parameter } from "./module.js";
+import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./runtime.js";
+
+/** A per-step feed: its full shape (for `compileFunction`, the first axis is the batch axis). */
+export interface InputSpec {
+  shape: readonly number[];
+  dtype?: DType;
+}
+
+export type InputSpecs = Record<string, InputSpec>;
+export type InputTensors<I extends InputSpecs> = { [K in keyof I]: Tensor };
+export type Feeds<I extends InputSpecs> = { [K in keyof I]: HostArray };
+
+export interface StepGraph {
+  /** The scalar loss that is differentiated and checked for finiteness. */
+  loss: Tensor;
+  /** Further tensors to return from every run (reconstructions, partial losses). */
+  extraOutputs?: Record<string, Tensor>;
+}
+
+export interface StepOptions<I extends InputSpecs> {
+  /** Names the step in error messages ("generator", "discriminator"). */
+  name: string;
+  /** Modules whose parameters and buffers the step reads (bound as graph inputs). */
+  modules: readonly Module[];
+  inputs: I;
+  /** Traced forward and loss. Runs once, at compile time, in the modules' current train/eval mode. */
+  build: (inputs: InputTensors<I>) => StepGraph;
+  optimizer: Optimizer;
+  /** Parameters the optimiser updates (default: every trainable parameter of `modules`). */
+  trainable?: readonly Parameter[];
+  runtime?: RuntimeOptions;
+}
+
+export interface StepResult {
+  loss: number;
+  /** The extra outputs; these arrays are reused and overwritten by the next run (copy to keep). */
+  outputs: Record<string, HostArray>;
+}
+
+/**
+ * Checkpointable optimiser state: "step" holds the number of completed updates (one value, exact up to
+ * 2^24), and each moment tensor is keyed `<state name>/<parameter path>`, e.g. "exp_avg/e1.weight".
+ */
+export type OptimizerState = Record<string, Float32Array>;
+
+/**
+ * One piece of double-buffered state: read from `current()` as graph input `input`, written by the
+ * graph as output `output` into `spare`, then swapped in with `replace`.
+ */
+interface StateCell {
+  input: string;
+  output: string;
+  size: number;
+  current(): Float32Array;
+  replace(next: Float32Array): void;
+  spare: Float32Array;
+}
+
+function parameterCell(p: Parameter, input: string, output: string): StateCell {
+  return {
+    input,
+    output,
+    size: p.size,
+    current: () => p.value,
+    replace: (next) => {
+      p.value = next;
+    },
+    spare: new Float32Array(p.size),
+  };
+}
+
+/** Point each cell's output at its spare array (re-allocating a spare that was taken elsewhere). */
+function prepareCells(
+  cells: readonly StateCell[],
+  feeds: Record<string, HostArray>,
+  into: Record<string, HostArray>,
+) {
+  for (const cell of cells) {
+    const current = cell.current();
+    if (current.length !== cell.size)
+      throw new EngineError(`state "${cell.input}" has ${current.length} values, expected ${cell.size}`);
+    if (cell.spare === current) cell.spare = new Float32Array(cell.size);
+    feeds[cell.input] = current;
+    into[cell.output] = cell.spare;
+  }
+}
+
+/** Swap every cell's freshly written spare array in and keep the old value as the next spare. */
+function commitCells(cells: readonly StateCell[]): void {
+  for (const cell of cells) {
+    const previous = cell.current();
+    cell.replace(cell.spare);
+    cell.spare = previous;
+  }
+}
+
+/** Bind every module (prefixed by its index when there are several) in the current trace. */
+function bindModules(modules: readonly Module[]): Binding {
+  if (modules.length === 0) throw new Error("a step needs at least one module");
+  let binding: Binding | undefined;
+  modules.forEach((m, i) => {
+    binding = bind(m, modules.length > 1 ? `${i}.` : "");
+  });
+  return binding!;
+}
+
+function declareInputs<S extends InputSpec, I extends Record<string, S>>(
+  specs: I,
+  shapeOf: (name: string, spec: S) => readonly number[],
+): InputTensors<I> {
+  const tensors: Record<string, Tensor> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    tensors[name] = T.input(name, shapeOf(name, spec), spec.dtype ?? "float32");
+  }
+  return tensors as InputTensors<I>;
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, d) => a * d, 1);
+}
+
+/** Cells for the buffers updated by forward (batch-norm statistics, queues). */
+function bufferCells(binding: Binding, outputs: Record<string, Tensor>): StateCell[] {
+  const cells: StateCell[] = [];
+  for (const [p, next] of binding.updates) {
+    const name = binding.names.get(p)!;
+    const output = `next.${name}`;
+    outputs[output] = next;
+    cells.push(parameterCell(p, name, output));
+  }
+  return cells;
+}
+
+export class TrainingStep<I extends InputSpecs> {
+  private running = false;
+  private completed = 0;
+  private readonly scalarFeeds: Record<string, Float32Array>;
+  private readonly lossBuffer = new Float32Array(1);
+
+  /** @internal use `compileStep`. */
+  constructor(
+    readonly name: string,
+    private readonly compiled: CompiledGraph,
+    private readonly optimizer: Optimizer,
+    private readonly cells: readonly StateCell[],
+    private readonly moments: ReadonlyMap<string, StateCell>,
+    private readonly extraBuffers: Record<string, HostArray>,
+    private readonly extraNames: Record<string, string>,
+  ) {
+    this.scalarFeeds = Object.fromEntries(
+      optimizer.scalarNames.map((n) => [`optimizer.${n}`, new Float32Array(1)]),
+    );
+  }
+
+  /** Number of completed optimiser updates (the next update is number `stepCount + 1`). */
+  get stepCount(): number {
+    return this.completed;
+  }
+
+  /** The ONNX model of the whole step (for inspection and profiling). */
+  get modelBytes(): Uint8Array {
+    return this.compiled.modelBytes;
+  }
+
+  /**
+   * One optimiser step on `feeds`. `lr` overrides the optimiser's learning rate for this step (host
+   * schedules). Throws `NonFiniteError` without changing any state when the loss is NaN or infinite.
+   */
+  async run(feeds: Feeds<I>, options: { lr?: number } = {}): Promise<StepResult> {
+    if (this.running)
+      throw new EngineError(`step "${this.name}" is already running (await the previous run)`);
+    this.running = true;
+    try {
+      const lr = options.lr ?? this.optimizer.lr;
+      const scalars = this.optimizer.scalars(this.completed + 1, lr);
+      for (const [name, value] of Object.entries(scalars)) this.scalarFeeds[`optimizer.${name}`][0] = value;
+      const allFeeds: Record<string, HostArray> = {
+        ...(feeds as Record<string, HostArray>),
+        ...this.scalarFeeds,
+      };
+      const into: Record<string, HostArray> = { loss: this.lossBuffer };
+      for (const [output, buffer] of Object.entries(this.extraBuffers)) into[output] = buffer;
+      prepareCells(this.cells, allFeeds, into);
+      await this.compiled.run(allFeeds, into);
+      const loss = this.lossBuffer[0];
+      if (!Number.isFinite(loss))
+        throw new NonFiniteError(`loss of step "${this.name}"`, `(${loss} at update ${this.completed + 1})`);
+      commitCells(this.cells);
+      this.completed++;
+      const outputs: Record<string, HostArray> = {};
+      for (const [name, output] of Object.entries(this.extraNames)) outputs[name] = this.extraBuffers[output];
+      return { loss, outputs };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** A copy of the optimiser state (moments and step count) for checkpoints. */
+  optimizerState(): OptimizerState {
+    const state: OptimizerState = { step: Float32Array.of(this.completed) };
+    for (const [key, cell] of this.moments) state[key] = cell.current().slice();
+    return state;
+  }
+
+  /** Restore state saved by `optimizerState` (same parameters and optimiser kind). */
+  loadOptimizerState(state: OptimizerState): void {
+    const step = state.step?.length === 1 ? state.step[0] : Number.NaN;
+    if (!Number.isInteger(step) || step < 0)
+      throw new Error("optimiser state: the step count is missing or invalid");
+    for (const key of Object.keys(state))
+      if (key !== "step" && !this.moments.has(key))
+        throw new Error(`optimiser state: unknown tensor "${key}" for step "${this.name}"`);
+    for (const [key, cell] of this.moments) {
+      const saved = state[key];
+      if (!saved) throw new Error(`optimiser state: tensor "${key}" is missing`);
+      if (saved.length !== cell.size)
+        throw new Error(`optimiser state: "${key}" has ${saved.length} values, expected ${cell.size}`);
+      cell.current().set(saved);
+    }
+    this.completed = step;
+  }
+
+  async release(): Promise<void> {
+    await this.compiled.release();
+  }
+}
+
+/** Trace, differentiate and compile one training step (see the module comment). */
+export async function compileStep<I extends InputSpecs>(options: StepOptions<I>): Promise<TrainingStep<I>> {
+  const { optimizer } = options;
+  const outputs: Record<string, Tensor> = {};
+  const cells: StateCell[] = [];
+  const moments = new Map<string, StateCell>();
+  const extraNames: Record<string, string> = {};
+
+  const { graph } = trace(() => {
+    const binding = bindModules(options.modules);
+    const inputs = declareInputs(options.inputs, (_, spec) => spec.shape);
+    const built = options.build(inputs);
+    if (built.loss.size !== 1 || built.loss.dtype !== "float32")
+      throw new Error(`step "${options.name}": the loss must be one float32 value, got ${built.loss}`);
+    outputs.loss = built.loss;
+    for (const [name, tensor] of Object.entries(built.extraOutputs ?? {})) {
+      extraNames[name] = `output.${name}`;
+      outputs[`output.${name}`] = tensor;
+    }
+
+    const trainable = [
+      ...new Set(options.trainable ?? options.modules.flatMap((m) => m.namedParameters().map(([, p]) => p))),
+    ];
+    for (const p of trainable) {
+      if (!p.trainable)
+        throw new Error(`step "${options.name}": a buffer cannot be trained by the optimiser`);
+      if (!binding.tensors.has(p))
+        throw new Error(
+          `step "${options.name}": a trainable parameter does not belong to the step's modules`,
+        );
+    }
+    const values = trainable.map((p) => binding.tensors.get(p)!);
+    const grads = grad(built.loss, values);
+    const scalars = Object.fromEntries(optimizer.scalarNames.map((n) => [n, T.input(`optimizer.${n}`, [])]));
+    const slots = trainable.map((p, i) => {
+      const paramName = binding.names.get(p)!;
+      const state = optimizer.stateNames.map((stateName) => {
+        const key = `${stateName}/${paramName}`;
+        const input = `optimizer.${key}`;
+        const buffers = [new Float32Array(p.size), new Float32Array(p.size)];
+        let current: Float32Array = buffers[0];
+        const cell: StateCell = {
+          input,
+          output: `next.${input}`,
+          size: p.size,
+          current: () => current,
+          replace: (next) => {
+            current = next;
+          },
+          spare: buffers[1],
+        };
+        moments.set(key, cell);
+        return T.input(input, p.shape);
+      });
+      return { value: values[i], grad: grads[i], state };
+    });
+    const updates = optimizer.update(slots, scalars);
+    trainable.forEach((p, i) => {
+      const name = binding.names.get(p)!;
+      outputs[`next.${name}`] = updates[i].value;
+      cells.push(parameterCell(p, name, `next.${name}`));
+      optimizer.stateNames.forEach((stateName, k) => {
+        const cell = moments.get(`${stateName}/${name}`)!;
+        outputs[cell.output] = updates[i].state[k];
+        cells.push(cell);
+      });
+    });
+    cells.push(...bufferCells(binding, outputs));
+  });
+
+  const compiled = await CompiledGraph.create(graph, outputs, options.runtime);
+  const extraBuffers: Record<string, HostArray> = {};
+  for (const output of Object.values(extraNames)) {
+    const tensor = outputs[output];
+    extraBuffers[output] = allocate(tensor.dtype, tensor.size);
+  }
+  return new TrainingStep(options.name, compiled, optimizer, cells, moments, extraBuffers, extraNames);
+}
+
+export interface FunctionInputSpec extends InputSpec {
+  /** Whether the first axis is the batch axis, whose size is taken from each run's feed (default true). */
+  batched?: boolean;
+}
+
+export type FunctionInputSpecs = Record<string, FunctionInputSpec>;
+
+export interface FunctionOptions<I extends FunctionInputSpecs> {
+  name?: string;
+  modules: readonly Module[];
+  inputs: I;
+  /** Traced forward; runs once per batch size, in the modules' train/eval mode at that time. */
+  build: (inputs: InputTensors<I>) => Record<string, Tensor>;
+  runtime?: RuntimeOptions;
+}
+
+interface CompiledShape {
+  compiled: CompiledGraph;
+  cells: StateCell[];
+  names: Record<string, string>;
+}
+
+/** An inference function compiled once per batch size; buffer updates (if any) are fed back. */
+export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs> {
+  private readonly cache = new Map<number, Promise<CompiledShape>>();
+
+  private readonly options: FunctionOptions<FunctionInputSpecs>;
+
+  /** @internal use `compileFunction`. */
+  constructor(options: FunctionOptions<I>) {
+    this.options = options as unknown as FunctionOptions<FunctionInputSpecs>;
+  }
+
+  /** Batch sizes compiled so far. */
+  get compiledBatchSizes(): number[] {
+    return [...this.cache.keys()];
+  }
+
+  /** Run on `feeds`; the batch size is read from the feeds. Returns freshly allocated outputs. */
+  async run(feeds: Feeds<I>): Promise<Record<string, HostArray>> {
+    const { compiled, cells, names } = await this.prepare(this.batchOf(feeds as Record<string, HostArray>));
+    const allFeeds: Record<string, HostArray> = { ...(feeds as Record<string, HostArray>) };
+    const into: Record<string, HostArray> = {};
+    prepareCells(cells, allFeeds, into);
+    const results = await compiled.run(allFeeds, into);
+    commitCells(cells);
+    const outputs: Record<string, HostArray> = {};
+    for (const [name, output] of Object.entries(names)) outputs[name] = results[output];
+    return outputs;
+  }
+
+  /** The compiled graph for `batch` items, compiling it on first use. */
+  prepare(batch: number): Promise<CompiledShape> {
+    let entry = this.cache.get(batch);
+    if (!entry) {
+      entry = this.compile(batch);
+      this.cache.set(batch, entry);
+      entry.catch(() => this.cache.delete(batch));
+    }
+    return entry;
+  }
+
+  async release(): Promise<void> {
+    for (const entry of this.cache.values()) await (await entry).compiled.release();
+    this.cache.clear();
+  }
+
+  private batchOf(feeds: Record<string, HostArray>): number {
+    let batch: number | undefined;
+    for (const [name, spec] of Object.entries(this.options.inputs)) {
+      if (spec.batched === false) continue;
+      const data = feeds[name];
+      if (data === undefined) throw new EngineError(`missing input "${name}"`);
+      const perItem = sizeOf(spec.shape.slice(1));
+      const n = data.length / perItem;
+      if (!Number.isInteger(n) || n < 1)
+        throw new EngineError(
+          `input "${name}" has ${data.length} values, not a whole batch of [${spec.shape.slice(1).join(", ")}]`,
+        );
+      if (batch !== undefined && n !== batch)
+        throw new EngineError(`inputs disagree on the batch size (${batch} and ${n} for "${name}")`);
+      batch = n;
+    }
+    return batch ?? 1;
+  }
+
+  private async compile(batch: number): Promise<CompiledShape> {
+    const outputs: Record<string, Tensor> = {};
+    const names: Record<string, string> = {};
+    let cells: StateCell[] = [];
+    const { graph } = trace(() => {
+      const binding = bindModules(this.options.modules);
+      const inputs = declareInputs(this.options.inputs, (_, spec: FunctionInputSpec) =>
+        spec.batched === false ? spec.shape : [batch, ...spec.shape.slice(1)],
+      );
+      for (const [name, tensor] of Object.entries(this.options.build(inputs))) {
+        names[name] = `output.${name}`;
+        outputs[`output.${name}`] = tensor;
+      }
+      cells = bufferCells(binding, outputs);
+    });
+    const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime);
+    return { compiled, cells, names };
+  }
+}
+
+/**
+ * An inference function of `modules` (see `CompiledFunction`), compiled now for the declared batch
+ * size and later for any other batch size a run brings.
+ */
+export async function compileFunction<I extends FunctionInputSpecs>(
+  options: FunctionOptions<I>,
+): Promise<CompiledFunction<I>> {
+  const fn = new CompiledFunction(options);
+  const declared = Object.values(options.inputs).find((spec) => spec.batched !== false);
+  await fn.prepare(declared?.shape[0] ?? 1);
+  return fn;
+}
