@@ -7,28 +7,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
-
-/** Image file extensions recognised when listing folders. */
-const IMAGE_EXTENSIONS = new Set([
-  ".png",
-  ".jpg",
-  ".jpeg",
-  ".bmp",
-  ".tif",
-  ".tiff",
-  ".webp",
-  ".pgm",
-  ".ppm",
-  ".dcm",
-  ".nii",
-  ".gz",
-]);
-
-export function isImageFile(path: string): boolean {
-  const lower = path.toLowerCase();
-  if (lower.endsWith(".gz")) return lower.endsWith(".nii.gz");
-  return IMAGE_EXTENSIONS.has(extname(lower));
-}
+import { isSupportedImagePath } from "../io/index.js";
 
 export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -68,7 +47,7 @@ export async function listImages(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     return entries
-      .filter((e) => e.isFile() && !e.name.startsWith(".") && isImageFile(e.name))
+      .filter((e) => e.isFile() && !e.name.startsWith(".") && isSupportedImagePath(e.name))
       .map((e) => join(dir, e.name))
       .sort(byCodePoint);
   } catch {
