@@ -127,7 +127,8 @@ export const elementwiseOps: Record<string, OpSpec> = {
       const out = ndarray(dtype, x.shape);
       for (let i = 0; i < x.data.length; i++) {
         const v = x.data[i];
-        out.data[i] = dtype === "bool" ? (v ? 1 : 0) : dtype === "int64" ? Math.trunc(v) : Math.fround(v);
+        // `+ 0` turns the -0 of Math.trunc(-0.5) into the integer 0.
+        out.data[i] = dtype === "bool" ? (v ? 1 : 0) : dtype === "int64" ? Math.trunc(v) + 0 : Math.fround(v);
       }
       return [out];
     },
