@@ -1,0 +1,555 @@
+/**
+ * `npm run bench:engine` (issue 11 §4): the reference autoencoder of docs/engine.md §2 on ONNX Runtime
+ * (the engine's traced training step and inference graph) beside PyTorch 1.13 (Debian `python3-torch`,
+ * OpenBLAS), same thread count, interleaved in one run, reported as ratios.
+ *
+ * For each configuration (training step at 64/8, 128/8, 128/16, 256/16; inference at 128 and 256 px
+ * with batch 1 and 16) it starts one ORT worker (bench/engine_ort.ts) and one PyTorch worker
+ * (bench/engine_torch.py) as separate processes, so each side's peak RSS is its own, then alternates
+ * rounds (ORT, PyTorch, ORT, ...) of `warmup` untimed and `steps` timed steps, and takes medians over
+ * all timed steps of each side. Optional extras: `--profile` (ORT profiles of the training steps,
+ * time per op type and time outside ORT's kernels) and `--opt-levels` (ORT graph optimisation levels
+ * on the 128/16 training step). Writes docs/bench/engine.json and the section of docs/results.md
+ * between `<!-- bench:engine:start -->` and `<!-- bench:engine:end -->`.
+ *
+ * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --opt-levels
+ *        --no-write (print only).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface, type Interface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { type ProfileSummary, summariseProfile } from "./profile.js";
+
+const PYTHON = "/usr/bin/python3";
+const APT_PACKAGES = ["python3-torch", "libopenblas0-pthread"];
+
+interface Configuration {
+  name: string;
+  mode: "train" | "infer";
+  size: number;
+  batch: number;
+}
+
+const CONFIGURATIONS: Configuration[] = [
+  { name: "train 64/8", mode: "train", size: 64, batch: 8 },
+  { name: "train 128/8", mode: "train", size: 128, batch: 8 },
+  { name: "train 128/16", mode: "train", size: 128, batch: 16 },
+  { name: "train 256/16", mode: "train", size: 256, batch: 16 },
+  { name: "infer 128/1", mode: "infer", size: 128, batch: 1 },
+  { name: "infer 128/16", mode: "infer", size: 128, batch: 16 },
+  { name: "infer 256/1", mode: "infer", size: 256, batch: 1 },
+  { name: "infer 256/16", mode: "infer", size: 256, batch: 16 },
+];
+
+/** Issue 11 targets: ORT/PyTorch ratio at most this. */
+function target(c: Configuration): number | undefined {
+  if (c.mode === "infer") return 0.7;
+  return c.size >= 128 && c.batch === 16 ? 1.0 : undefined;
+}
+
+// ------------------------------------------------------------------ small helpers
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) || !existsSync(join(dir, "bench"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("cannot find the repository root (package.json with bench/)");
+    dir = up;
+  }
+  return dir;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function parseArgs(argv: string[]) {
+  const get = (flag: string, fallback: number) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? Number(argv[i + 1]) : fallback;
+  };
+  const onlyIndex = argv.indexOf("--only");
+  return {
+    rounds: get("--rounds", 3),
+    steps: get("--steps", 8),
+    warmup: get("--warmup", 2),
+    only: onlyIndex >= 0 ? argv[onlyIndex + 1].split(",").map((s) => s.trim()) : undefined,
+    profile: argv.includes("--profile"),
+    optLevels: argv.includes("--opt-levels"),
+    write: !argv.includes("--no-write"),
+  };
+}
+
+/** Make sure Debian's PyTorch and the pthread OpenBLAS are installed (install them when missing). */
+function ensureTorch(): void {
+  const missing = APT_PACKAGES.filter((p) => {
+    try {
+      const status = execFileSync("dpkg-query", ["-W", "-f=${Status}", p], { encoding: "utf8" });
+      return !status.includes("install ok installed");
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    console.log(`bench:engine: installing ${missing.join(" ")} (apt-get) ...`);
+    try {
+      execFileSync("apt-get", ["install", "-y", ...missing], { stdio: "inherit" });
+    } catch {
+      try {
+        execFileSync("apt-get", ["update"], { stdio: "inherit" });
+        execFileSync("apt-get", ["install", "-y", ...missing], { stdio: "inherit" });
+      } catch (error) {
+        console.error(
+          `bench:engine: could not install ${missing.join(" ")} with apt-get (${(error as Error).message}).\n` +
+            `Install them yourself (as root: apt-get install -y ${APT_PACKAGES.join(" ")}) and run again; ` +
+            "the PyTorch side of the benchmark needs Debian's python3-torch.",
+        );
+        process.exit(2);
+      }
+    }
+  }
+  try {
+    execFileSync(PYTHON, ["-c", "import torch"], { stdio: "pipe" });
+  } catch (error) {
+    console.error(`bench:engine: ${PYTHON} cannot import torch: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+
+// ------------------------------------------------------------------ workers
+
+interface Reply {
+  ok: boolean;
+  error?: string;
+  times_ms?: number[];
+  run_ms?: number[];
+  peak_rss_mb?: number;
+  [key: string]: unknown;
+}
+
+/** A worker process speaking the one-JSON-line-per-command protocol. */
+class Worker {
+  private readonly lines: Interface;
+  private readonly pending: Array<(line: string) => void> = [];
+  private readonly stderr: string[] = [];
+
+  constructor(
+    readonly label: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = child;
+    this.lines = createInterface({ input: child.stdout });
+    this.lines.on("line", (line) => this.pending.shift()?.(line));
+    child.stderr.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    child.on("exit", (code) => {
+      for (const resolveLine of this.pending.splice(0))
+        resolveLine(
+          JSON.stringify({ ok: false, error: `${label} exited (${code}): ${this.stderr.join("")}` }),
+        );
+    });
+  }
+
+  private readonly child: ReturnType<typeof spawn>;
+
+  async send(cmd: Record<string, unknown>): Promise<Reply> {
+    const line = await new Promise<string>((resolveLine) => {
+      this.pending.push(resolveLine);
+      this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    });
+    const reply = JSON.parse(line) as Reply;
+    if (!reply.ok) throw new Error(`${this.label}: ${reply.error}`);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
+    this.child.stdin!.write(`${JSON.stringify({ cmd: "quit" })}\n`);
+    this.child.stdin!.end();
+    await exited;
+  }
+}
+
+interface OrtOptions {
+  optimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  extra?: Record<string, string>;
+  profileDir?: string;
+}
+
+function ortWorker(root: string, c: Configuration, threads: number, options: OrtOptions = {}): Worker {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "engine_ort.js");
+  const config = {
+    mode: c.mode,
+    size: c.size,
+    batch: c.batch,
+    threads,
+    optimizationLevel: "all",
+    ...options,
+  };
+  const env = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
+  return new Worker(`ORT worker (${c.name})`, process.execPath, [script, JSON.stringify(config)], {
+    ...env,
+    PWD: root,
+  });
+}
+
+function torchWorker(root: string, threads: number): Worker {
+  const env = { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: String(threads) };
+  return new Worker(
+    "PyTorch worker",
+    PYTHON,
+    [join(root, "bench", "engine_torch.py"), "--threads", String(threads)],
+    env,
+  );
+}
+
+// ------------------------------------------------------------------ measurement
+
+interface SideResult {
+  median_ms: number;
+  round_medians_ms: number[];
+  times_ms: number[];
+  peak_rss_mb: number;
+  run_median_ms?: number;
+}
+
+interface ConfigResult extends Configuration {
+  ort: SideResult;
+  torch: SideResult;
+  ratio: number;
+  target?: number;
+  met?: boolean;
+  gflop: number;
+}
+
+/** Multiply-adds x 2 of the convolutions in one step (forward, or forward + backward in training). */
+function convGflop(c: Configuration): number {
+  const widths = [1, 32, 64, 128, 256];
+  let macs = 0;
+  let firstLayer = 0;
+  for (let i = 0; i < 4; i++) {
+    const out = c.size >> (i + 1);
+    const layer = c.batch * widths[i + 1] * out * out * widths[i] * 16;
+    if (i === 0) firstLayer = layer;
+    macs += 2 * layer; // encoder conv i and the mirrored transposed conv have the same cost
+  }
+  // Training: forward + input gradient + weight gradient; the image needs no input gradient.
+  const total = c.mode === "train" ? 3 * macs - firstLayer : macs;
+  return (2 * total) / 1e9;
+}
+
+async function measure(
+  root: string,
+  c: Configuration,
+  threads: number,
+  args: ReturnType<typeof parseArgs>,
+): Promise<ConfigResult> {
+  const ort = ortWorker(root, c, threads);
+  const torch = torchWorker(root, threads);
+  await Promise.all([ort.send({ cmd: "hello" }), torch.send({ cmd: "hello" })]);
+  const round = {
+    cmd: "round",
+    mode: c.mode,
+    size: c.size,
+    batch: c.batch,
+    warmup: args.warmup,
+    steps: args.steps,
+  };
+  const o: Reply[] = [];
+  const t: Reply[] = [];
+  for (let r = 0; r < args.rounds; r++) {
+    o.push(await ort.send(round));
+    t.push(await torch.send(round));
+    process.stdout.write(
+      `  round ${r + 1}: ORT ${median(o[r].times_ms!).toFixed(1)} ms, PyTorch ${median(t[r].times_ms!).toFixed(1)} ms\n`,
+    );
+  }
+  await Promise.all([ort.close(), torch.close()]);
+  const side = (replies: Reply[]): SideResult => {
+    const times = replies.flatMap((x) => x.times_ms!);
+    const runs = replies.flatMap((x) => x.run_ms ?? []);
+    return {
+      median_ms: median(times),
+      round_medians_ms: replies.map((x) => median(x.times_ms!)),
+      times_ms: times,
+      peak_rss_mb: Math.max(...replies.map((x) => x.peak_rss_mb ?? 0)),
+      ...(runs.length ? { run_median_ms: median(runs) } : {}),
+    };
+  };
+  const ortSide = side(o);
+  const torchSide = side(t);
+  const ratio = ortSide.median_ms / torchSide.median_ms;
+  const goal = target(c);
+  return {
+    ...c,
+    ort: ortSide,
+    torch: torchSide,
+    ratio,
+    gflop: convGflop(c),
+    ...(goal !== undefined ? { target: goal, met: ratio <= goal } : {}),
+  };
+}
+
+interface OptLevelResult {
+  level: string;
+  median_ms: number;
+  round_medians_ms: number[];
+}
+
+/** The 128/16 training step at each ORT graph optimisation level, interleaved round by round. */
+async function optLevels(
+  root: string,
+  threads: number,
+  args: ReturnType<typeof parseArgs>,
+): Promise<OptLevelResult[]> {
+  const c = CONFIGURATIONS[2];
+  const levels = ["disabled", "basic", "extended", "all"] as const;
+  const workers = levels.map((level) => ortWorker(root, c, threads, { optimizationLevel: level }));
+  await Promise.all(workers.map((w) => w.send({ cmd: "hello" })));
+  const times: number[][] = levels.map(() => []);
+  const rounds: number[][] = levels.map(() => []);
+  for (let r = 0; r < args.rounds; r++) {
+    for (let i = 0; i < levels.length; i++) {
+      const reply = await workers[i].send({ cmd: "round", warmup: args.warmup, steps: args.steps });
+      times[i].push(...reply.times_ms!);
+      rounds[i].push(median(reply.times_ms!));
+    }
+  }
+  await Promise.all(workers.map((w) => w.close()));
+  return levels.map((level, i) => ({ level, median_ms: median(times[i]), round_medians_ms: rounds[i] }));
+}
+
+async function profile(
+  root: string,
+  c: Configuration,
+  threads: number,
+  args: ReturnType<typeof parseArgs>,
+): Promise<ProfileSummary> {
+  const dir = join(root, ".bench", "profiles");
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const worker = ortWorker(root, c, threads, { profileDir: dir });
+  await worker.send({ cmd: "hello" });
+  const reply = await worker.send({ cmd: "profile", steps: args.steps });
+  await worker.close();
+  const files = readdirSync(dir)
+    .filter((f) => !before.has(f) && f.endsWith(".json"))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (files.length === 0) throw new Error(`no ORT profile was written to ${dir}`);
+  return summariseProfile(files[0], c.name, reply.times_ms!, reply.run_ms!);
+}
+
+// ------------------------------------------------------------------ machine and report
+
+function machineInfo(threads: number) {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown";
+  const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1].split(" ") ?? [];
+  const simd = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_tile"].filter((f) => flags.includes(f));
+  const hello = execFileSync(
+    PYTHON,
+    ["-c", "import torch; print(torch.__version__); print(torch.backends.mkldnn.is_available())"],
+    { encoding: "utf8" },
+  )
+    .trim()
+    .split("\n");
+  const ortVersion = JSON.parse(
+    readFileSync(join(repoRoot(), "node_modules/onnxruntime-node/package.json"), "utf8"),
+  ).version as string;
+  const openblas = (() => {
+    try {
+      return execFileSync("dpkg-query", ["-W", "-f=${Version}", "libopenblas0-pthread"], {
+        encoding: "utf8",
+      });
+    } catch {
+      return "unknown";
+    }
+  })();
+  return {
+    cpu: model,
+    cores: availableParallelism(),
+    simd,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    threads,
+    node: process.version,
+    onnxruntime_node: ortVersion,
+    torch: hello[0],
+    torch_mkldnn: hello[1] === "True",
+    openblas_pthread: openblas,
+    load_average_at_start: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+}
+
+function renderSection(report: Report): string {
+  const m = report.machine;
+  const lines: string[] = [];
+  lines.push("## Engine speed: ONNX Runtime vs PyTorch (reference autoencoder)", "");
+  lines.push(
+    `Generated by \`${report.command}\` on ${report.date}. Reference AE of docs/engine.md §2 ` +
+      `(${report.parameters.toLocaleString("en")} parameters, 1 channel); training step = forward + MSE + ` +
+      "backward + Adam(1e-3) incl. BN running statistics; inference = eval-mode forward. " +
+      `${report.rounds} interleaved rounds (ORT, PyTorch, ...) × ${report.steps} timed steps after ` +
+      `${report.warmup} warm-up steps per round; medians over all timed steps; ${m.threads} threads each; ` +
+      "each framework in its own process per configuration (peak RSS = that process's maxRSS).",
+    "",
+  );
+  lines.push(
+    "| configuration | PyTorch | ORT | ORT/PyTorch | target | ORT GFLOP/s | PyTorch GFLOP/s | peak RSS ORT | peak RSS PyTorch |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const r of report.results) {
+    const goal = r.target === undefined ? "—" : `≤ ${r.target.toFixed(1)}x ${r.met ? "✓" : "✗"}`;
+    lines.push(
+      `| ${r.name} | ${fmtMs(r.torch.median_ms)} | ${fmtMs(r.ort.median_ms)} | **${r.ratio.toFixed(2)}x** | ${goal} | ` +
+        `${(r.gflop / (r.ort.median_ms / 1000)).toFixed(0)} | ${(r.gflop / (r.torch.median_ms / 1000)).toFixed(0)} | ` +
+        `${r.ort.peak_rss_mb.toFixed(0)} MB | ${r.torch.peak_rss_mb.toFixed(0)} MB |`,
+    );
+  }
+  lines.push("");
+  if (report.optLevels) {
+    lines.push("ORT graph optimisation level, training step 128/16 (ORT only, interleaved):", "");
+    lines.push("| level | median |", "|---|---:|");
+    for (const o of report.optLevels) lines.push(`| ${o.level} | ${fmtMs(o.median_ms)} |`);
+    lines.push("");
+  }
+  if (report.profiles) {
+    for (const p of report.profiles) {
+      lines.push(`ORT profile, ${p.config} (${p.steps} steps; per step):`, "");
+      lines.push(
+        `- step as the caller sees it ${fmtMs(p.step_ms)}; \`session.run\` ${fmtMs(p.run_ms)}; ORT model_run ${fmtMs(p.model_run_ms)}; ` +
+          `sum of kernel times ${fmtMs(p.kernel_ms)} → outside kernels ${fmtMs(p.step_ms - p.kernel_ms)} ` +
+          `(${(((p.step_ms - p.kernel_ms) / p.step_ms) * 100).toFixed(1)} %).`,
+      );
+      lines.push(
+        `- by op type: ${p.by_op
+          .slice(0, 8)
+          .map((o) => `${o.op} ${o.share.toFixed(1)} %`)
+          .join(", ")}.`,
+      );
+      lines.push(
+        `- by role: ${p.by_role
+          .slice(0, 8)
+          .map((o) => `${o.role} ${fmtMs(o.ms)} (${o.share.toFixed(1)} %)`)
+          .join(", ")}.`,
+        "",
+      );
+    }
+  }
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(", ")}), ${m.memory_gb} GB; Node ${m.node}, ` +
+      `onnxruntime-node ${m.onnxruntime_node}, PyTorch ${m.torch} (Debian python3-torch, mkldnn ${m.torch_mkldnn ? "on" : "off"}, ` +
+      `libopenblas0-pthread ${m.openblas_pthread}), \`OMP_WAIT_POLICY=PASSIVE\`. Load average at start: ` +
+      `${m.load_average_at_start.join(", ")}. Wall time ${(report.wall_s / 60).toFixed(1)} min. Raw data: docs/bench/engine.json.`,
+  );
+  return lines.join("\n");
+}
+
+function writeResults(root: string, section: string): void {
+  const path = join(root, "docs", "results.md");
+  const start = "<!-- bench:engine:start -->";
+  const end = "<!-- bench:engine:end -->";
+  const block = `${start}\n${section}\n${end}`;
+  let text = existsSync(path)
+    ? readFileSync(path, "utf8")
+    : "# anomalyscope results\n\nMeasured results, each section generated by the command it names.\n\n";
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
+  else text = `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, text);
+}
+
+interface Report {
+  command: string;
+  date: string;
+  wall_s: number;
+  rounds: number;
+  steps: number;
+  warmup: number;
+  parameters: number;
+  machine: ReturnType<typeof machineInfo>;
+  results: ConfigResult[];
+  optLevels?: OptLevelResult[];
+  profiles?: ProfileSummary[];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const args = parseArgs(process.argv.slice(2));
+  const root = repoRoot();
+  ensureTorch();
+  const threads = availableParallelism();
+  const machine = machineInfo(threads);
+  console.log(
+    `bench:engine: ${machine.cpu}, ${threads} threads, ORT ${machine.onnxruntime_node}, PyTorch ${machine.torch}`,
+  );
+  const configs = CONFIGURATIONS.filter((c) => !args.only || args.only.includes(c.name));
+  const results: ConfigResult[] = [];
+  for (const c of configs) {
+    console.log(`${c.name}:`);
+    const r = await measure(root, c, threads, args);
+    results.push(r);
+    console.log(
+      `  median ORT ${fmtMs(r.ort.median_ms)}, PyTorch ${fmtMs(r.torch.median_ms)} -> ${r.ratio.toFixed(2)}x` +
+        (r.target !== undefined ? ` (target ≤ ${r.target}x: ${r.met ? "met" : "missed"})` : ""),
+    );
+  }
+  let levels: OptLevelResult[] | undefined;
+  if (args.optLevels) {
+    console.log("ORT optimisation levels (train 128/16):");
+    levels = await optLevels(root, threads, args);
+    for (const l of levels) console.log(`  ${l.level}: ${fmtMs(l.median_ms)}`);
+  }
+  let profiles: ProfileSummary[] | undefined;
+  if (args.profile) {
+    profiles = [];
+    for (const c of CONFIGURATIONS.filter((x) => x.name === "train 128/16" || x.name === "train 256/16")) {
+      console.log(`profiling ${c.name} ...`);
+      const p = await profile(root, c, threads, args);
+      profiles.push(p);
+      console.log(
+        `  ${p.by_op
+          .slice(0, 6)
+          .map((o) => `${o.op} ${o.share.toFixed(1)}%`)
+          .join(", ")}`,
+      );
+    }
+  }
+  const report: Report = {
+    command: `npm run bench:engine${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    date: new Date().toISOString().slice(0, 10),
+    wall_s: (performance.now() - started) / 1000,
+    rounds: args.rounds,
+    steps: args.steps,
+    warmup: args.warmup,
+    parameters: 1378657,
+    machine,
+    results,
+    ...(levels ? { optLevels: levels } : {}),
+    ...(profiles ? { profiles } : {}),
+  };
+  const section = renderSection(report);
+  console.log(`\n${section}`);
+  if (args.write) {
+    mkdirSync(join(root, "docs", "bench"), { recursive: true });
+    writeFileSync(join(root, "docs", "bench", "engine.json"), `${JSON.stringify(report, null, 2)}\n`);
+    writeResults(root, section);
+    console.log(
+      `\nwrote ${resolve(root, "docs/bench/engine.json")} and the engine section of docs/results.md`,
+    );
+  }
+}
+
+await main();
