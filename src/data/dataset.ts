@@ -1,6 +1,6 @@
 /**
  * `detectLayout` and `loadDataset`: index a data set with its layout, then apply the layout-independent
- * rules in this order — group regex, anomalies out of train, de-duplication, seeded test split for
+ * rules in this order — multi-slice files to one sample per slice (slices.ts), group regex, anomalies out of train, de-duplication, seeded test split for
  * unassigned samples, seeded validation split when the layout has none (see split.ts). Prints nothing.
  */
 import { readdir, stat } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { Random } from "../util/random.js";
 import { findDuplicates } from "./dedupe.js";
 import { byCodePoint } from "./files.js";
 import { indexExplicitFolders, LAYOUTS, layoutByName } from "./layouts/index.js";
+import { expandSlices } from "./slices.js";
 import { applyGroupRegex, carveValidation, groupsAcrossSplits, splitUnassigned } from "./split.js";
 import type { Dataset, DatasetIndex, IndexOptions, LayoutName, Sample } from "./types.js";
 
@@ -64,6 +65,7 @@ export async function loadDataset(root: string | undefined, options: LoadOptions
   const testFraction = fraction("test fraction", options.testFraction, 0.3);
   const { layout, detected, index } = await indexData(root, options);
   const notes = [...index.notes];
+  await expandIndexSlices(index);
   const all = [
     ...index.train,
     ...(index.validation ?? []),
@@ -101,6 +103,14 @@ export async function loadDataset(root: string | undefined, options: LoadOptions
   if (leaking.length > 0)
     notes.push(`groups on both sides of the data set's own split: ${leaking.slice(0, 5).join(", ")}`);
   return { layout, detected, train, validation, test, duplicates, excluded: index.excluded, notes };
+}
+
+async function expandIndexSlices(index: DatasetIndex): Promise<void> {
+  index.train = await expandSlices(index.train);
+  if (index.validation) index.validation = await expandSlices(index.validation);
+  index.test = await expandSlices(index.test);
+  index.unassigned = await expandSlices(index.unassigned);
+  index.excluded = await expandSlices(index.excluded);
 }
 
 function toRegExp(pattern: string | RegExp): RegExp {

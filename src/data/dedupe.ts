@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { InputFileError } from "../errors.js";
+import { mapConcurrent } from "./pool.js";
 
 const CONCURRENT_FILES = 16;
 
@@ -21,15 +22,7 @@ export async function sha256File(path: string): Promise<string> {
 
 /** Groups (size >= 2) of paths with identical bytes, each group in input order, groups by first member. */
 export async function findDuplicates(paths: readonly string[]): Promise<string[][]> {
-  const digests = new Array<string>(paths.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < paths.length) {
-      const i = next++;
-      digests[i] = await sha256File(paths[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_FILES, paths.length) }, worker));
+  const digests = await mapConcurrent(paths, CONCURRENT_FILES, sha256File);
   const byDigest = new Map<string, string[]>();
   paths.forEach((path, i) => {
     const group = byDigest.get(digests[i]);

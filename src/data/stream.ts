@@ -13,6 +13,7 @@
 import { OptionError } from "../errors.js";
 import { type Image, readImage } from "../io/index.js";
 import { Random } from "../util/random.js";
+import { mapConcurrent } from "./pool.js";
 import {
   type GreyMode,
   preprocessImage,
@@ -131,11 +132,6 @@ async function decodeBatch(
       masks.set((await preprocessMasks(decoded, size, options)).data, i * plane);
     }
   };
-  let cursor = 0;
-  const worker = async () => {
-    while (cursor < members.length) await decodeOne(cursor++);
-  };
-  const workers = Math.min(options.concurrency ?? 8, members.length);
-  await Promise.all(Array.from({ length: workers }, worker));
+  await mapConcurrent(members, options.concurrency ?? 8, (_, i) => decodeOne(i));
   return { images: images ?? new Float32Array(0), masks, samples: members };
 }
