@@ -86,7 +86,7 @@ function parseDataSet(file: string, bytes: Uint8Array, headerOnly: boolean): Dic
     if (/DICM prefix|not a valid DICOM/i.test(message))
       throw new InputFileError(file, "wrong-format", message);
     if (
-      /overread|end of buffer|eof|beyond|past the end|insufficient|unexpected end|incorrect header check/i.test(
+      /overrun|overread|end of buffer|eof|beyond|past the end|insufficient|unexpected end|incorrect header check/i.test(
         message,
       )
     )

@@ -94,7 +94,7 @@ export function dicomBytes(spec: DicomSpec): Uint8Array {
   return result;
 }
 
-export function bufferOf(values: Uint8Array | Uint16Array | Int16Array): ArrayBuffer {
+export function bufferOf(values: Uint8Array | Uint16Array | Int16Array | Buffer): ArrayBuffer {
   return values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength) as ArrayBuffer;
 }
 
