@@ -160,7 +160,8 @@ async function nonEmpty(index: DatasetIndex, where: string): Promise<DatasetInde
  * Hash every image once; in each group of byte-identical files keep one representative and drop the rest
  * from every split. The kept copy is the one in the split least harmful to keep (test, then validation,
  * then unassigned, then train), ties broken by path (code point order). Duplicates that are all inside
- * the data set's own test split are reported but kept, so official test sets keep their size.
+ * the data set's own test split are reported but kept, so official test sets keep their size. Groups are
+ * returned kept-copy first, ordered by that path.
  */
 const TEST_RANK = 0;
 
@@ -171,9 +172,9 @@ async function dropDuplicates(index: DatasetIndex, notes: string[]): Promise<str
     for (const s of samples) if (!rank.has(s.path)) rank.set(s.path, r);
   });
   const paths = [...rank.keys()].sort(byCodePoint);
-  const groups = (await findDuplicates(paths)).map((group) =>
-    group.sort((a, b) => rank.get(a)! - rank.get(b)! || byCodePoint(a, b)),
-  );
+  const groups = (await findDuplicates(paths))
+    .map((group) => group.sort((a, b) => rank.get(a)! - rank.get(b)! || byCodePoint(a, b)))
+    .sort((a, b) => byCodePoint(a[0], b[0]));
   if (groups.length === 0) return [];
   const dropped = new Set(groups.flatMap((g) => g.slice(1).filter((path) => rank.get(path) !== TEST_RANK)));
   const keep = (samples: Sample[]) => samples.filter((s) => !dropped.has(s.path));
