@@ -9,6 +9,7 @@ export { EngineError, NonFiniteError, ShapeError } from "./errors.js";
 export { type DType, Graph, Tensor, trace, withScope } from "./ir.js";
 export { Binding, bind, Module, ModuleGroup, Parameter } from "./module.js";
 export { evaluateReference } from "./reference.js";
+export * from "./safetensors.js";
 export {
   allocate,
   CompiledGraph,
