@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectLayout, loadDataset } from "../../src/data/index.js";
+import { detectLayout, loadDataset, summarize } from "../../src/data/index.js";
 import { OptionError, UserError } from "../../src/errors.js";
 import { names, png, pngs, tempDir } from "./helpers.js";
 
@@ -31,6 +31,22 @@ describe("MVTec AD", () => {
       [0, "good", 0],
     ]);
     expect(ds.test[0].maskPaths[0]).toBe(join(root, "ground_truth/crack/000_mask.png"));
+    expect(summarize(ds)).toEqual({
+      layout: "mvtec",
+      train: { total: 9, normal: 9, anomalous: 0, withMasks: 0, defectTypes: { good: 9 }, groups: 0 },
+      validation: { total: 1, normal: 1, anomalous: 0, withMasks: 0, defectTypes: { good: 1 }, groups: 0 },
+      test: {
+        total: 5,
+        normal: 3,
+        anomalous: 2,
+        withMasks: 2,
+        defectTypes: { crack: 2, good: 3 },
+        groups: 0,
+      },
+      excluded: 0,
+      duplicateGroups: 0,
+      duplicatesDropped: 0,
+    });
   });
 
   it("picks a category from a root holding several, and asks for --category otherwise", async () => {
