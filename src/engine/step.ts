@@ -100,12 +100,20 @@ function parameterCell(p: Parameter, input: string, output: string): StateCell {
   };
 }
 
-/** Point each cell's output at its spare array (re-allocating a spare that was taken elsewhere). */
-function prepareCells(
+/** Graph input names of every bound parameter and buffer. */
+type BoundState = ReadonlyArray<readonly [string, Parameter]>;
+
+/**
+ * Feed every bound parameter and buffer, and point each cell's output at its spare array
+ * (re-allocating a spare that was taken elsewhere).
+ */
+function prepareState(
+  bound: BoundState,
   cells: readonly StateCell[],
   feeds: Record<string, HostArray>,
   into: Record<string, HostArray>,
-) {
+): void {
+  for (const [name, p] of bound) feeds[name] = p.value;
   for (const cell of cells) {
     const current = cell.current();
     if (current.length !== cell.size)
@@ -126,13 +134,14 @@ function commitCells(cells: readonly StateCell[]): void {
 }
 
 /** Bind every module (prefixed by its index when there are several) in the current trace. */
-function bindModules(modules: readonly Module[]): Binding {
+function bindModules(modules: readonly Module[]): { binding: Binding; bound: BoundState } {
   if (modules.length === 0) throw new Error("a step needs at least one module");
   let binding: Binding | undefined;
   modules.forEach((m, i) => {
     binding = bind(m, modules.length > 1 ? `${i}.` : "");
   });
-  return binding!;
+  const bound = [...binding!.names].map(([p, name]) => [name, p] as const);
+  return { binding: binding!, bound };
 }
 
 function declareInputs<S extends InputSpec, I extends Record<string, S>>(
@@ -173,6 +182,7 @@ export class TrainingStep<I extends InputSpecs> {
     readonly name: string,
     private readonly compiled: CompiledGraph,
     private readonly optimizer: Optimizer,
+    private readonly bound: BoundState,
     private readonly cells: readonly StateCell[],
     private readonly moments: ReadonlyMap<string, StateCell>,
     private readonly extraBuffers: Record<string, HostArray>,
@@ -211,7 +221,7 @@ export class TrainingStep<I extends InputSpecs> {
       };
       const into: Record<string, HostArray> = { loss: this.lossBuffer };
       for (const [output, buffer] of Object.entries(this.extraBuffers)) into[output] = buffer;
-      prepareCells(this.cells, allFeeds, into);
+      prepareState(this.bound, this.cells, allFeeds, into);
       await this.compiled.run(allFeeds, into);
       const loss = this.lossBuffer[0];
       if (!Number.isFinite(loss))
@@ -264,8 +274,11 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
   const moments = new Map<string, StateCell>();
   const extraNames: Record<string, string> = {};
 
+  let bound: BoundState = [];
   const { graph } = trace(() => {
-    const binding = bindModules(options.modules);
+    const bindings = bindModules(options.modules);
+    const binding = bindings.binding;
+    bound = bindings.bound;
     const inputs = declareInputs(options.inputs, (_, spec) => spec.shape);
     const built = options.build(inputs);
     if (built.loss.size !== 1 || built.loss.dtype !== "float32")
@@ -332,7 +345,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     const tensor = outputs[output];
     extraBuffers[output] = allocate(tensor.dtype, tensor.size);
   }
-  return new TrainingStep(options.name, compiled, optimizer, cells, moments, extraBuffers, extraNames);
+  return new TrainingStep(options.name, compiled, optimizer, bound, cells, moments, extraBuffers, extraNames);
 }
 
 export interface FunctionInputSpec extends InputSpec {
@@ -353,6 +366,7 @@ export interface FunctionOptions<I extends FunctionInputSpecs> {
 
 interface CompiledShape {
   compiled: CompiledGraph;
+  bound: BoundState;
   cells: StateCell[];
   names: Record<string, string>;
 }
@@ -375,10 +389,12 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
 
   /** Run on `feeds`; the batch size is read from the feeds. Returns freshly allocated outputs. */
   async run(feeds: Feeds<I>): Promise<Record<string, HostArray>> {
-    const { compiled, cells, names } = await this.prepare(this.batchOf(feeds as Record<string, HostArray>));
+    const { compiled, bound, cells, names } = await this.prepare(
+      this.batchOf(feeds as Record<string, HostArray>),
+    );
     const allFeeds: Record<string, HostArray> = { ...(feeds as Record<string, HostArray>) };
     const into: Record<string, HostArray> = {};
-    prepareCells(cells, allFeeds, into);
+    prepareState(bound, cells, allFeeds, into);
     const results = await compiled.run(allFeeds, into);
     commitCells(cells);
     const outputs: Record<string, HostArray> = {};
@@ -425,8 +441,11 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
     const outputs: Record<string, Tensor> = {};
     const names: Record<string, string> = {};
     let cells: StateCell[] = [];
+    let bound: BoundState = [];
     const { graph } = trace(() => {
-      const binding = bindModules(this.options.modules);
+      const bindings = bindModules(this.options.modules);
+      const binding = bindings.binding;
+      bound = bindings.bound;
       const inputs = declareInputs(this.options.inputs, (_, spec: FunctionInputSpec) =>
         spec.batched === false ? spec.shape : [batch, ...spec.shape.slice(1)],
       );
@@ -437,7 +456,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
       cells = bufferCells(binding, outputs);
     });
     const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime);
-    return { compiled, cells, names };
+    return { compiled, bound, cells, names };
   }
 }
 
