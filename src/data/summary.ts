@@ -20,7 +20,8 @@ export interface DatasetSummary {
   test: SplitSummary;
   excluded: number;
   duplicateGroups: number;
-  duplicatesDropped: number;
+  /** Files beyond the kept copy in each duplicate group (dropped unless all inside the own test split). */
+  redundantCopies: number;
 }
 
 export function summarizeSplit(samples: readonly Sample[]): SplitSummary {
@@ -48,6 +49,6 @@ export function summarize(dataset: Dataset): DatasetSummary {
     test: summarizeSplit(dataset.test),
     excluded: dataset.excluded.length,
     duplicateGroups: dataset.duplicates.length,
-    duplicatesDropped: dataset.duplicates.reduce((n, g) => n + g.length - 1, 0),
+    redundantCopies: dataset.duplicates.reduce((n, g) => n + g.length - 1, 0),
   };
 }

@@ -45,7 +45,7 @@ describe("MVTec AD", () => {
       },
       excluded: 0,
       duplicateGroups: 0,
-      duplicatesDropped: 0,
+      redundantCopies: 0,
     });
   });
 
