@@ -60,9 +60,18 @@ function expectClose(actual: number[][], expected: number[][], tolerance = 1e-6)
   });
 }
 
+interface AdamSettings {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+}
+
 function handAdam(
   grads: number[][],
-  { lr, beta1, beta2, eps, weightDecay, decoupled }: Record<string, number> & { decoupled: boolean },
+  { lr, beta1, beta2, eps, weightDecay, decoupled }: AdamSettings,
 ): number[][] {
   const w = [...start];
   const m = w.map(() => 0);
