@@ -146,13 +146,16 @@ function axesOf(x: Tensor, axes: number | readonly number[] | undefined): number
   return (typeof axes === "number" ? [axes] : [...axes]).map((a) => normAxis(a, x.rank));
 }
 
+/** Reduce over `axes` (all axes when omitted; an empty list reduces nothing, as in numpy). */
 function reduce(
   op: string,
   x: Tensor,
   axes: number | readonly number[] | undefined,
   keepDims: boolean,
 ): Tensor {
-  return emit1(op, [x, ints(axesOf(x, axes))], { keepdims: keepDims ? 1 : 0 });
+  const resolved = axesOf(x, axes);
+  if (resolved.length === 0) return x;
+  return emit1(op, [x, ints(resolved)], { keepdims: keepDims ? 1 : 0 });
 }
 
 export const sum = (x: Tensor, axes?: number | readonly number[], keepDims = false) =>

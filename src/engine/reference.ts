@@ -22,7 +22,8 @@ export function evaluateReference(
   for (const c of graph.constants) values.set(c.id, c.constValue!);
   for (const node of liveNodes(graph, outputs)) {
     const spec = opSpec(node.op);
-    const args = node.inputs.map((t) => {
+    const inputs = spec.lower ? spec.lower.inputs.map((k) => node.inputs[k]) : node.inputs;
+    const args = inputs.map((t) => {
       const v = values.get(t.id);
       if (!v) throw new Error(`reference: ${node.name} reads a value that was not computed`);
       return v;

@@ -208,6 +208,7 @@ export function vjpMatches(feeds: readonly Feed[], build: Builder, options: VjpO
     feedRecord(feeds, (f) => base[feeds.indexOf(f)]),
     result.grads,
   ).map((g) => g.data);
+  let largest = 0;
   wrt.forEach((inputIndex, k) => {
     const x = base[inputIndex];
     const numeric = new Float64Array(x.length);
@@ -222,11 +223,9 @@ export function vjpMatches(feeds: readonly Feed[], build: Builder, options: VjpO
     }
     const error = relativeError(analytic[k], numeric);
     expect(error, `gradient of x${inputIndex}: relative error ${error}`).toBeLessThanOrEqual(tol);
-    expect(
-      Math.max(...numeric.map(Math.abs)),
-      `gradient of x${inputIndex} is not trivially zero`,
-    ).toBeGreaterThan(0);
+    largest = Math.max(largest, ...numeric.map(Math.abs));
   });
+  expect(largest, "the gradients are not all zero").toBeGreaterThan(0);
   return analytic;
 }
 
@@ -285,7 +284,7 @@ export const convCases: ConvCase[] = [
   },
   {
     name: "groups 2, stride 2 same",
-    x: [1, 4, 5, 5],
+    x: [2, 4, 5, 5],
     w: [6, 2, 3, 3],
     bias: true,
     options: { groups: 2, stride: 2, padding: "same" },
@@ -354,7 +353,7 @@ export const convTransposeCases: ConvTransposeCase[] = [
     options: { stride: 2, padding: [1, 0, 0, 2] },
   },
   { name: "dilation 2", x: [1, 2, 3, 4], w: [2, 2, 3, 3], bias: true, options: { dilation: 2, padding: 1 } },
-  { name: "groups 2", x: [1, 4, 3, 3], w: [4, 3, 3, 3], bias: true, options: { groups: 2, stride: 2 } },
+  { name: "groups 2", x: [2, 4, 3, 3], w: [4, 3, 3, 3], bias: true, options: { groups: 2, stride: 2 } },
   {
     name: "depthwise stride 2 output_padding 1",
     x: [2, 3, 4, 4],

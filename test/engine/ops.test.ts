@@ -165,6 +165,16 @@ describe("reductions and normalised exponentials", () => {
     });
   }
 
+  it("an empty axes list: ReduceX reduces every axis (ONNX), the API reduces nothing (numpy)", async () => {
+    const [all, none] = await forwardMatches([feed([2, 3], [1, 2, 3, 4, 5, 6])], (t) => [
+      T.emit("ReduceSum", [t, T.ints([])], { keepdims: 0 })[0],
+      T.neg(T.sum(t, [])),
+    ]);
+    expect(all.shape).toEqual([]);
+    expect(data(all)).toEqual([21]);
+    expect(data(none)).toEqual([-1, -2, -3, -4, -5, -6]);
+  });
+
   it("argMax and argMin", async () => {
     const [a0, a1, m] = await forwardMatches([feed([2, 3], [1, 5, 2, 9, -1, 4])], (t) => [
       T.argMax(t, 1),
@@ -323,6 +333,11 @@ describe("shape ops", () => {
     expect(data(reflect).slice(0, 9)).toEqual([11, 10, 9, 8, 9, 10, 11, 10, 9]);
   });
 
+  it("pad with negative pads crops", async () => {
+    const [y] = await forwardMatches([feed([2, 3], [1, 2, 3, 4, 5, 6])], (t) => T.pad(t, [-1, 1, 0, -2]));
+    expect(data(y)).toEqual([0, 4]);
+  });
+
   it("tile and expand", async () => {
     const [t, e] = await forwardMatches([feed([2, 1], [1, 2])], (x) => [
       T.tile(x, [2, 3]),
@@ -341,15 +356,17 @@ describe("indexing ops", () => {
   );
 
   it("gather with negative and 2-D indices on each axis", async () => {
-    const [g0, g1, g2] = await forwardMatches([x], (t) => [
+    const [g0, g1, g2, g3] = await forwardMatches([x], (t) => [
       T.gather(t, T.constant([-1, 0], [2], "int64"), 0),
       T.gather(t, T.constant([3, -3, 0, -1], [2, 2], "int64"), 1),
       T.gather(t, T.constant([1], [1], "int64"), -1),
+      T.gather(t, T.constant([-2], [], "int64"), 1),
     ]);
     expect(data(g0)).toEqual([8, 9, 10, 11, 0, 1, 2, 3]);
     expect(g1.shape).toEqual([3, 2, 2]);
     expect(data(g1).slice(0, 4)).toEqual([3, 1, 0, 3]);
     expect(data(g2)).toEqual([1, 5, 9]);
+    expect(data(g3)).toEqual([2, 6, 10]);
   });
 
   it("gather with runtime indices", async () => {

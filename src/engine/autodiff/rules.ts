@@ -12,8 +12,9 @@
 import * as T from "../api.js";
 import type { Node, Tensor } from "../ir.js";
 import { convGeometry } from "../ops/conv.js";
+import { reductionAxesOf } from "../ops/reduce.js";
 import { constInts, resolveSlice } from "../ops/shape.js";
-import { intAttr, intsAttr, normAxis } from "../ops/spec.js";
+import { intAttr, intsAttr } from "../ops/spec.js";
 
 export type VjpRule = (node: Node, grads: ReadonlyArray<Tensor | undefined>) => Array<Tensor | undefined>;
 
@@ -41,10 +42,8 @@ function unbroadcast(g: Tensor, input: Tensor): Tensor {
 }
 
 function reductionAxes(node: Node): number[] {
-  const x = node.inputs[0];
-  return node.inputs[1]
-    ? Array.from(node.inputs[1].constValue!.data, (a) => normAxis(a, x.rank))
-    : x.shape.map((_, i) => i);
+  const axes = node.inputs[1];
+  return reductionAxesOf(node.inputs[0].rank, axes ? axes.constValue!.data : undefined);
 }
 
 /** Cotangent of a reduction's output reshaped so it broadcasts against the input. */
@@ -253,12 +252,21 @@ export const vjpRules: Record<string, VjpRule> = {
     if (!g) return [undefined];
     if ((n.attrs.mode ?? "constant") !== "constant")
       throw new Error("Pad: only constant mode is a primitive; reflect is built from Gather");
-    const x = n.inputs[0];
+    const rank = n.inputs[0].rank;
     const pads = Array.from(n.inputs[1].constValue!.data);
+    // Crop what positive pads added; give back what negative pads cropped, as zeros.
+    const cropped = T.slice(
+      g,
+      g.shape.map((d, axis) => ({
+        axis,
+        start: Math.max(pads[axis], 0),
+        end: d - Math.max(pads[axis + rank], 0),
+      })),
+    );
     return [
-      T.slice(
-        g,
-        x.shape.map((d, axis) => ({ axis, start: pads[axis], end: pads[axis] + d })),
+      T.pad(
+        cropped,
+        pads.map((p) => Math.max(-p, 0)),
       ),
     ];
   },
@@ -285,7 +293,7 @@ export const vjpRules: Record<string, VjpRule> = {
     const gFlat = T.reshape(T.transpose(g, gatherGradPerm(x.rank, indices.rank, axis)), [k, ...rest]);
     const scattered = T.scatterND(
       T.zeros(xFront),
-      T.reshape(normaliseIndices(indices, x.shape[axis]), [k, 1]),
+      T.reshape(normaliseIndices(indices, [x.shape[axis]]), [k, 1]),
       gFlat,
       "add",
     );
@@ -397,9 +405,11 @@ function gatherGradPerm(dataRank: number, indexRank: number, axis: number): numb
   return [...idx, ...pre, ...post];
 }
 
-function normaliseIndices(indices: Tensor, size: number): Tensor {
+/** Negative indices made positive; `sizes` holds one axis size, or one per entry of the last index axis. */
+function normaliseIndices(indices: Tensor, sizes: readonly number[]): Tensor {
   if (indices.constValue && Array.from(indices.constValue.data).every((v) => v >= 0)) return indices;
-  return T.where(T.less(indices, T.scalar(0, "int64")), T.add(indices, T.scalar(size, "int64")), indices);
+  const size = T.constant(sizes, sizes.length === 1 ? [] : [sizes.length], "int64");
+  return T.where(T.less(indices, T.scalar(0, "int64")), T.add(indices, size), indices);
 }
 
 /** GatherND built from Gather on the flattened leading axes (ONNX GatherND has no rule of its own here). */
@@ -407,7 +417,7 @@ function gatherND(x: Tensor, indices: Tensor, outShape: readonly number[]): Tens
   const q = indices.shape[indices.rank - 1];
   const lead = x.shape.slice(0, q);
   const strides = lead.map((_, i) => lead.slice(i + 1).reduce((a, d) => a * d, 1));
-  const flatIndex = T.sum(T.mul(indices, T.constant(strides, [q], "int64")), -1);
+  const flatIndex = T.sum(T.mul(normaliseIndices(indices, lead), T.constant(strides, [q], "int64")), -1);
   const flatX = T.reshape(x, [lead.reduce((a, d) => a * d, 1), ...x.shape.slice(q)]);
   return T.reshape(T.gather(flatX, T.reshape(flatIndex, [flatIndex.size]), 0), outShape);
 }

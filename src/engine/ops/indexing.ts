@@ -2,8 +2,16 @@
  * Index primitives: Gather, GatherElements, ScatterElements (reduction none/add), ScatterND (none/add).
  * Negative indices are allowed as in ONNX.
  */
+import type { Tensor } from "../ir.js";
 import { ndarray, sizeOf, stridesOf, unravel } from "../ndarray.js";
 import { intAttr, normAxis, type OpSpec } from "./spec.js";
+
+/** GatherElements/ScatterElements: indices have the data's rank and fit inside it off the axis (as ORT checks). */
+function checkElementsIndices(data: Tensor, indices: Tensor, axis: number, fail: (d: string) => never): void {
+  if (indices.rank !== data.rank) fail("indices must have the data's rank");
+  if (indices.shape.some((d, a) => a !== axis && d > data.shape[a]))
+    fail(`indices shape [${indices.shape}] exceeds the data shape off axis ${axis}`);
+}
 
 export const indexingOps: Record<string, OpSpec> = {
   Gather: {
@@ -39,8 +47,7 @@ export const indexingOps: Record<string, OpSpec> = {
   GatherElements: {
     infer: ([data, indices], attrs, fail) => {
       if (indices.dtype !== "int64") fail("indices must be int64");
-      if (indices.rank !== data.rank) fail("indices must have the data's rank");
-      normAxis(intAttr(attrs, "axis", 0), data.rank);
+      checkElementsIndices(data, indices, normAxis(intAttr(attrs, "axis", 0), data.rank), fail);
       return [{ dtype: data.dtype, shape: [...indices.shape] }];
     },
     evaluate: ([data, indices], attrs) => {
@@ -65,7 +72,7 @@ export const indexingOps: Record<string, OpSpec> = {
     infer: ([data, indices, updates], attrs, fail) => {
       if (indices.dtype !== "int64") fail("indices must be int64");
       if (indices.shape.join() !== updates.shape.join()) fail("indices and updates must have the same shape");
-      normAxis(intAttr(attrs, "axis", 0), data.rank);
+      checkElementsIndices(data, indices, normAxis(intAttr(attrs, "axis", 0), data.rank), fail);
       return [{ dtype: data.dtype, shape: [...data.shape] }];
     },
     evaluate: ([data, indices, updates], attrs) => {

@@ -1,5 +1,6 @@
 /**
- * Reductions and normalised exponentials: ReduceSum/Mean/Max/Min (axes as a constant input, opset 18),
+ * Reductions and normalised exponentials: ReduceSum/Mean/Max/Min (axes as a constant input, opset 18;
+ * an empty axes list reduces every axis, as ONNX's default noop_with_empty_axes = 0),
  * ArgMax/ArgMin, TopK (values and int64 indices; ties keep the lower index), Softmax, LogSoftmax.
  */
 import type { Tensor } from "../ir.js";
@@ -17,11 +18,15 @@ function reducedShape(shape: readonly number[], axes: number[], keep: boolean): 
   return out;
 }
 
+/** Normalised reduction axes; absent or empty means every axis (ONNX, noop_with_empty_axes = 0). */
+export function reductionAxesOf(rank: number, axes: ArrayLike<number> | undefined): number[] {
+  if (!axes || axes.length === 0) return Array.from({ length: rank }, (_, i) => i);
+  return Array.from(axes, (a) => normAxis(a, rank));
+}
+
 function reduceAxes(inputs: readonly Tensor[], fail: (d: string) => never): number[] {
   const x = inputs[0];
-  const axes = inputs[1]
-    ? constInts(inputs[1], "axes", fail).map((a) => normAxis(a, x.rank))
-    : x.shape.map((_, i) => i);
+  const axes = reductionAxesOf(x.rank, inputs[1] ? constInts(inputs[1], "axes", fail) : undefined);
   if (axes.some((a) => a < 0 || a >= x.rank)) fail(`axes out of range for rank ${x.rank}`);
   return axes;
 }
@@ -60,9 +65,7 @@ function reduction(
       ];
     },
     evaluate: ([x, axesArr], attrs) => {
-      const axes = axesArr
-        ? Array.from(axesArr.data, (a) => normAxis(a, x.shape.length))
-        : x.shape.map((_, i) => i);
+      const axes = reductionAxesOf(x.shape.length, axesArr?.data);
       const keep = intAttr(attrs, "keepdims", 1) === 1;
       const outSize = sizeOf(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
       const acc = new Float64Array(outSize).fill(init);

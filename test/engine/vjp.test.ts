@@ -1,0 +1,401 @@
+/**
+ * Every derivative rule of src/engine/autodiff/rules.ts and the composites built on them: the
+ * reverse-mode gradient of loss = sum(y · R) (R a fixed random constant), evaluated by the float64
+ * reference executor, equals central finite differences of the same loss (relative error ≤ 1e-6).
+ * Inputs are chosen away from kinks (ReLU/abs at 0, max ties, clip bounds). Also: stopGradient and
+ * straightThrough, compiled gradient graphs on ONNX Runtime equal the reference, and a last test
+ * checks that every rule was exercised and every primitive has a rule or is non-differentiable.
+ */
+import { describe, expect, it } from "vitest";
+import * as T from "../../src/engine/api.js";
+import { grad } from "../../src/engine/autodiff/grad.js";
+import { nonDifferentiable, vjpRules } from "../../src/engine/autodiff/rules.js";
+import { trace } from "../../src/engine/ir.js";
+import { opSpecs } from "../../src/engine/ops/registry.js";
+import { evaluateReference } from "../../src/engine/reference.js";
+import {
+  awayFromZero,
+  convCases,
+  convTransposeCases,
+  distinct,
+  type Feed,
+  feed,
+  forwardMatches,
+  ortGradMatches,
+  randn,
+  seenOps,
+  uniform,
+  vjpMatches,
+} from "./helpers.js";
+
+const s23 = [2, 3] as const;
+
+describe("element-wise rules", () => {
+  const unaries: Array<[string, (x: T.Tensor) => T.Tensor, Feed]> = [
+    ["identity", T.identity, randn(1, s23)],
+    ["neg", T.neg, randn(1, s23)],
+    ["abs", T.abs, awayFromZero(1, s23)],
+    ["sqrt", T.sqrt, uniform(1, s23, 0.2, 3)],
+    ["reciprocal", T.reciprocal, awayFromZero(2, s23)],
+    ["rsqrt", T.rsqrt, uniform(1, s23, 0.2, 3)],
+    ["exp", T.exp, randn(3, s23)],
+    ["log", T.log, uniform(1, s23, 0.2, 3)],
+    ["square", T.square, randn(4, s23)],
+    ["relu", T.relu, awayFromZero(5, s23)],
+    ["relu6", T.relu6, feed(s23, [-1.5, 0.3, 2.5, 5.5, 6.7, 9])],
+    ["leakyRelu", (x) => T.leakyRelu(x, 0.2), awayFromZero(6, s23)],
+    ["sigmoid", T.sigmoid, randn(7, s23, 2)],
+    ["tanh", T.tanh, randn(8, s23)],
+    ["erf", T.erf, randn(9, s23)],
+    ["gelu", T.gelu, randn(10, s23, 2)],
+    ["clip", (x) => T.clip(x, -0.5, 0.7), feed(s23, [-1.3, -0.9, -0.2, 0.1, 0.4, 1.1])],
+  ];
+  for (const [name, fn, x] of unaries) it(name, () => void vjpMatches([x], fn));
+
+  it("relu, leakyRelu and clip have exactly the piecewise slopes", () => {
+    const x = feed([4], [-2, -0.5, 0.5, 2]);
+    const [dRelu] = vjpMatches([x], (t) => T.sum(T.relu(t)), { seed: 1 });
+    const [dLeaky] = vjpMatches([x], (t) => T.sum(T.leakyRelu(t, 0.2)), { seed: 1 });
+    const [dClip] = vjpMatches([x], (t) => T.sum(T.clip(t, -1, 1)), { seed: 1 });
+    const scale = dRelu[3];
+    expect(Array.from(dRelu, (v) => v / scale)).toEqual([0, 0, 1, 1]);
+    expect(Array.from(dLeaky, (v) => v / scale)).toEqual([0.2, 0.2, 1, 1]);
+    expect(Array.from(dClip, (v) => v / scale)).toEqual([0, 1, 1, 0]);
+  });
+
+  const pairs: Array<[readonly number[], readonly number[]]> = [
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    [
+      [2, 3, 4],
+      [3, 1],
+    ],
+    [[4], [2, 1, 4]],
+    [[2, 3], []],
+  ];
+  const binaries: Array<[string, (a: T.Tensor, b: T.Tensor) => T.Tensor, "any" | "positive" | "pow"]> = [
+    ["add", T.add, "any"],
+    ["sub", T.sub, "any"],
+    ["mul", T.mul, "any"],
+    ["div", T.div, "positive"],
+    ["pow with a tensor exponent", T.pow, "pow"],
+    ["maximum", T.maximum, "any"],
+    ["minimum", T.minimum, "any"],
+  ];
+  for (const [name, fn, domain] of binaries) {
+    it(`${name} with broadcasting`, () => {
+      for (const [k, [sa, sb]] of pairs.entries()) {
+        const a = domain === "any" ? randn(k, sa) : uniform(k, sa, 0.3, 2);
+        const b = domain === "positive" ? awayFromZero(k + 9, sb) : randn(k + 9, sb);
+        vjpMatches([a, b], fn);
+      }
+    });
+  }
+
+  it("pow with a constant exponent and a number base", () => {
+    vjpMatches([uniform(1, s23, 0.3, 2)], (x) => [T.pow(x, 3), T.pow(x, 0.5), T.pow(2, x)]);
+  });
+
+  it("where routes the gradient by the condition, with broadcasting", () => {
+    vjpMatches([randn(1, [2, 1, 4]), randn(2, [3, 1]), awayFromZero(3, [3, 4])], (a, b, c) => [
+      T.where(T.greater(c, 0), a, b),
+      T.where(T.less(c, 0), 2, a),
+    ]);
+  });
+});
+
+describe("reduction rules", () => {
+  const x = distinct(2, [2, 3, 4]);
+  for (const [name, fn] of [
+    ["sum", T.sum],
+    ["mean", T.mean],
+    ["max", T.max],
+    ["min", T.min],
+  ] as const) {
+    it(`${name} over several axes`, () => {
+      for (const axes of [undefined, 0, -1, [0, 2]]) {
+        vjpMatches([x], (t) => [fn(t, axes), fn(t, axes, true)]);
+      }
+    });
+  }
+
+  it("softmax, logSoftmax and logSumExp on each axis", () => {
+    for (const axis of [0, 1, -1]) {
+      vjpMatches([randn(3, [2, 3, 4], 2)], (t) => [
+        T.softmax(t, axis),
+        T.logSoftmax(t, axis),
+        T.logSumExp(t, axis),
+      ]);
+    }
+  });
+
+  it("topK values (largest and smallest, inner axis)", () => {
+    vjpMatches([distinct(4, [3, 5, 4])], (t) => [T.topK(t, 2, 1).values, T.topK(t, 3, -1, false).values]);
+  });
+
+  it("sumTo, expand and tile", () => {
+    vjpMatches([randn(5, [2, 3, 4])], (t) => [T.sumTo(t, [3, 1]), T.sumTo(t, [4])]);
+    vjpMatches([randn(6, [3, 1])], (t) => [T.expand(t, [2, 3, 4]), T.tile(t, [2, 3])]);
+    vjpMatches([randn(7, [2, 1, 3])], (t) => T.tile(t, [3, 2, 1]));
+  });
+});
+
+describe("linear algebra rules", () => {
+  it("matMul with broadcast batch dimensions", () => {
+    for (const [a, b] of [
+      [
+        [3, 4],
+        [4, 2],
+      ],
+      [
+        [2, 3, 4],
+        [4, 2],
+      ],
+      [
+        [3, 4],
+        [2, 4, 2],
+      ],
+      [
+        [2, 1, 3, 4],
+        [3, 4, 2],
+      ],
+    ]) {
+      vjpMatches([randn(1, a), randn(2, b)], T.matMul);
+    }
+  });
+
+  it("linear with bias", () => {
+    vjpMatches([randn(1, [2, 3, 4]), randn(2, [5, 4]), randn(3, [5])], T.linear);
+  });
+});
+
+describe("shape rules", () => {
+  it("reshape, flatten, transpose", () => {
+    vjpMatches([randn(1, [2, 3, 4])], (x) => [
+      T.reshape(x, [4, -1]),
+      T.flatten(x),
+      T.transpose(x, [2, 0, 1]),
+    ]);
+  });
+
+  it("slice with steps 1, 2, 3, negative steps and several axes", () => {
+    vjpMatches([randn(1, [3, 8])], (x) => [
+      T.slice(x, [{ axis: 1, start: 1, end: 6 }]),
+      T.slice(x, [{ axis: 1, step: 2 }]),
+      T.slice(x, [{ axis: 1, start: 1, step: 3 }]),
+      T.slice(x, [{ axis: 1, step: -1 }]),
+      T.slice(x, [{ axis: 1, start: -2, end: 0, step: -2 }]),
+      T.slice(x, [
+        { axis: 0, step: -2 },
+        { axis: 1, start: -3, end: 8 },
+      ]),
+    ]);
+  });
+
+  it("concat, and split with some outputs unused", () => {
+    vjpMatches([randn(1, [2, 3]), randn(2, [2, 2])], (a, b) => {
+      const parts = T.split(T.concat([a, b], 1), [1, 3, 1], 1);
+      return [T.mul(parts[0], parts[0]), parts[2]];
+    });
+  });
+
+  it("pad constant (positive and negative pads) and reflect", () => {
+    vjpMatches([randn(1, [1, 2, 3, 4])], (x) => [
+      T.pad(x, [0, 0, 1, 2, 0, 0, 2, 1], "constant", 0.5),
+      T.pad(x, [0, 0, 2, 3, 0, 0, 1, 2], "reflect"),
+      T.pad(x, [0, -1, 1, 0, 0, 1, -2, 2]),
+    ]);
+  });
+});
+
+describe("indexing rules", () => {
+  it("gather with negative, repeated, scalar and 2-D indices", () => {
+    vjpMatches([randn(1, [3, 4, 2])], (x) => [
+      T.gather(x, T.constant([-1, 0, 2, 0], [4], "int64"), 0),
+      T.gather(x, T.constant([3, -3, 0, -1, 3, 1], [2, 3], "int64"), 1),
+      T.gather(x, T.constant([1], [1], "int64"), -1),
+      T.gather(x, T.constant([-2], [], "int64"), 1),
+    ]);
+  });
+
+  it("gather with runtime indices", () => {
+    vjpMatches([randn(1, [3, 4, 2]), feed([2, 3], [0, -1, 2, 1, 1, -4], "int64")], (x, i) =>
+      T.gather(x, i, 1),
+    );
+  });
+
+  it("gatherElements with repeated and negative indices", () => {
+    vjpMatches([randn(1, [3, 4])], (x) => [
+      T.gatherElements(x, T.constant([0, -1, 2, 0, 1, 1, -4, 3], [2, 4], "int64"), 1),
+      T.gatherElements(x, T.constant([0, 2, -1, 1, 2, 2, 0, 1], [2, 4], "int64"), 0),
+    ]);
+  });
+
+  it("scatterElements none and add (data and updates)", () => {
+    const indices = [1, -1, 0, 2, 3, 0];
+    vjpMatches([randn(1, [3, 4]), randn(2, [3, 2])], (x, u) => [
+      T.scatterElements(x, T.constant(indices, [3, 2], "int64"), u, 1),
+      T.scatterElements(x, T.constant([0, 0, 2, 2, 1, 1], [3, 2], "int64"), u, 1, "add"),
+    ]);
+  });
+
+  it("scatterND none and add with negative indices (data and updates)", () => {
+    vjpMatches([randn(1, [3, 4]), randn(2, [2, 4])], (x, u) => [
+      T.scatterND(x, T.constant([-1, 0], [2, 1], "int64"), u),
+      T.scatterND(x, T.constant([1, 1], [2, 1], "int64"), u, "add"),
+    ]);
+    vjpMatches([randn(3, [3, 4]), randn(4, [3])], (x, u) => [
+      T.scatterND(x, T.constant([1, -1, 2, 0, -3, 1], [3, 2], "int64"), u),
+      T.scatterND(x, T.constant([1, -1, 1, 3, 0, 0], [3, 2], "int64"), u, "add"),
+    ]);
+  });
+});
+
+describe("convolution and pooling rules", () => {
+  for (const [k, c] of convCases.entries()) {
+    it(`conv2d: ${c.name}`, () => {
+      const feeds = [randn(k, c.x), randn(k + 20, c.w), ...(c.bias ? [randn(k + 40, [c.w[0]])] : [])];
+      vjpMatches(feeds, (x, w, b) => T.conv2d(x, w, b, c.options));
+    });
+  }
+
+  for (const [k, c] of convTransposeCases.entries()) {
+    it(`convTranspose2d: ${c.name}`, () => {
+      const feeds = [
+        randn(k, c.x),
+        randn(k + 20, c.w),
+        ...(c.bias ? [randn(k + 40, [c.w[1] * (c.options.groups ?? 1)])] : []),
+      ];
+      vjpMatches(feeds, (x, w, b) => T.convTranspose2d(x, w, b, c.options));
+    });
+  }
+
+  it("maxPool2d with overlapping windows, padding and odd sizes", () => {
+    for (const [shape, options] of [
+      [[2, 2, 4, 6], { kernel: 2 }],
+      [[1, 2, 7, 9], { kernel: 3, stride: 2, padding: 1 }],
+      [[1, 1, 5, 5], { kernel: [2, 3], stride: 1 }],
+    ] as const) {
+      vjpMatches([distinct(1, shape)], (x) => T.maxPool2d(x, options));
+    }
+  });
+
+  it("avgPool2d (with and without countIncludePad), globalAvgPool", () => {
+    vjpMatches([randn(1, [1, 2, 7, 9])], (x) => [
+      T.avgPool2d(x, { kernel: 3, stride: 2, padding: 1 }),
+      T.avgPool2d(x, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }),
+      T.globalAvgPool(x),
+    ]);
+  });
+
+  it("resize bilinear and nearest, up and down, non-integer ratios", () => {
+    for (const mode of ["bilinear", "nearest"] as const) {
+      vjpMatches([randn(1, [1, 2, 5, 7])], (x) => [T.resize(x, [8, 3], mode), T.resize(x, [10, 14], mode)]);
+    }
+  });
+});
+
+describe("gradient control", () => {
+  it("stopGradient blocks the gradient exactly", () => {
+    const { graph, result } = trace(() => {
+      const x = T.input("x", [4]);
+      const r = T.constant([1, -2, 3, 0.5], [4]);
+      const blocked = T.sum(T.mul(T.stopGradient(x), r));
+      const half = T.sum(T.mul(T.mul(x, T.stopGradient(x)), r));
+      return [grad(blocked, [x])[0], grad(half, [x])[0]];
+    });
+    const [zero, once] = evaluateReference(graph, { x: [2, 3, 4, 5] }, result);
+    expect(Array.from(zero.data)).toEqual([0, 0, 0, 0]);
+    // d/dx (x · c) with c = x held constant: c · r, not 2 x · r.
+    expect(Array.from(once.data)).toEqual([2, -6, 12, 2.5]);
+  });
+
+  it("straightThrough has the value of its first input and the gradient of its second", async () => {
+    const build = (x: T.Tensor) => {
+      const rounded = T.cast(T.cast(T.add(x, 0.5), "int64"), "float32");
+      return T.straightThrough(rounded, T.mul(x, 3));
+    };
+    const x = feed([4], [0.2, 1.7, 2.4, 3.9]);
+    const [value] = await forwardMatches([x], build);
+    expect(Array.from(value.data)).toEqual([0, 2, 2, 4]);
+    const [, dx] = await forwardMatches([x], (t) => {
+      const loss = T.sum(T.mul(build(t), T.constant([1, -1, 2, 0.5], [4])));
+      return [loss, grad(loss, [t])[0]];
+    });
+    expect(Array.from(dx.data)).toEqual([3, -3, 6, 1.5]);
+  });
+});
+
+describe("gradient graphs on ONNX Runtime equal the reference", () => {
+  it("conv net with batch-norm-like reductions", async () => {
+    const feeds = [
+      randn(1, [2, 3, 8, 8]),
+      randn(2, [4, 3, 3, 3], 0.3),
+      randn(3, [4]),
+      randn(4, [4, 3, 4, 4], 0.3),
+    ];
+    await ortGradMatches(feeds, (x, w1, gamma, w2) => {
+      const h = T.conv2d(x, w1, undefined, { stride: 2, padding: 1 });
+      const mu = T.mean(h, [0, 2, 3], true);
+      const centred = T.sub(h, mu);
+      const variance = T.mean(T.square(centred), [0, 2, 3], true);
+      const normed = T.mul(T.mul(centred, T.rsqrt(T.add(variance, 1e-5))), T.reshape(gamma, [1, 4, 1, 1]));
+      const up = T.convTranspose2d(T.leakyRelu(normed, 0.2), w2, undefined, { stride: 2, padding: 1 });
+      return T.mean(T.square(T.sub(T.sigmoid(up), x)));
+    });
+  });
+
+  it("attention: softmax(q kᵀ / √d) v with projections", async () => {
+    const feeds = [randn(1, [2, 5, 8]), randn(2, [8, 8], 0.4), randn(3, [8, 8], 0.4), randn(4, [8, 8], 0.4)];
+    await ortGradMatches(feeds, (x, wq, wk, wv) => {
+      const q = T.linear(x, wq);
+      const k = T.linear(x, wk);
+      const v = T.linear(x, wv);
+      const scores = T.div(T.matMul(q, T.transpose(k, [0, 2, 1])), Math.sqrt(8));
+      return [T.matMul(T.softmax(scores), v), T.logSoftmax(scores, 1)];
+    });
+  });
+
+  it("pooling, resize, reflect padding, indexing and slicing", async () => {
+    await ortGradMatches([distinct(1, [1, 2, 6, 7]), randn(2, [1, 2])], (x, u) => {
+      const pooled = T.maxPool2d(T.pad(x, [0, 0, 1, 1, 0, 0, 1, 1], "reflect"), { kernel: 3, stride: 2 });
+      const up = T.resize(pooled, [5, 6]);
+      const strided = T.slice(up, [{ axis: 3, start: -1, step: -2 }]);
+      const picked = T.gather(T.flatten(strided), T.constant([0, -1, 3], [3], "int64"), 1);
+      const scattered = T.scatterElements(picked, T.constant([2, 0], [1, 2], "int64"), u, 1);
+      return [scattered, T.topK(T.flatten(x), 3).values, T.max(up, [2, 3])];
+    });
+  });
+
+  for (const [k, c] of convCases.entries()) {
+    it(`conv2d gradients: ${c.name}`, async () => {
+      const feeds = [randn(k, c.x), randn(k + 20, c.w), ...(c.bias ? [randn(k + 40, [c.w[0]])] : [])];
+      await ortGradMatches(feeds, (x, w, b) => T.conv2d(x, w, b, c.options));
+    });
+  }
+
+  for (const [k, c] of convTransposeCases.entries()) {
+    it(`convTranspose2d gradients: ${c.name}`, async () => {
+      const feeds = [
+        randn(k, c.x),
+        randn(k + 20, c.w),
+        ...(c.bias ? [randn(k + 40, [c.w[1] * (c.options.groups ?? 1)])] : []),
+      ];
+      await ortGradMatches(feeds, (x, w, b) => T.convTranspose2d(x, w, b, c.options));
+    });
+  }
+});
+
+describe("coverage", () => {
+  it("every derivative rule was checked (StraightThrough by its defining property, the rest by finite differences)", () => {
+    const missing = Object.keys(vjpRules).filter((op) => !seenOps.has(op));
+    expect(missing).toEqual([]);
+  });
+
+  it("every primitive has a rule or is declared non-differentiable", () => {
+    const neither = Object.keys(opSpecs).filter((op) => !(op in vjpRules) && !nonDifferentiable.has(op));
+    expect(neither).toEqual([]);
+  });
+});
