@@ -24,7 +24,7 @@ describe("resize", () => {
     const out = await resizeImage(ramp, 2, { kernel: "linear" });
     expect(out).toMatchObject({ width: 2, height: 2, channels: 1 });
     const expected = [3.125, 4.875, 10.125, 11.875].map((v) => v / 15);
-    values(out).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 4));
+    for (const [i, v] of values(out).entries()) expect(v).toBeCloseTo(expected[i], 4);
   });
 
   it("cubic (default) keeps constants, averages a checkerboard when downscaling, stays in [0, 1]", async () => {
@@ -69,7 +69,7 @@ describe("resize", () => {
 describe("masks", () => {
   it("nearest-neighbour masks stay binary; several masks are unioned; any channel > 0 counts", async () => {
     const a = image(7, 5, 1, (x, y) => (x === 1 && y === 1 ? 0.2 : 0));
-    const b = image(7, 5, 3, (x, y, c) => (x >= 5 && c === 2 ? 1 : 0));
+    const b = image(7, 5, 3, (x, _y, c) => (x >= 5 && c === 2 ? 1 : 0));
     const out = await preprocessMasks([a, b], 14);
     expect(out).toMatchObject({ width: 14, height: 14, channels: 1 });
     expect(values(out).every((v) => v === 0 || v === 1)).toBe(true);

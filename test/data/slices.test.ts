@@ -9,7 +9,7 @@ import { tempDir } from "./helpers.js";
 function writeNifti(path: string, [w, h, d]: number[], value: (i: number, j: number, k: number) => number) {
   const header = Buffer.alloc(352);
   header.writeInt32LE(348, 0);
-  [3, w, h, d, 1, 1, 1, 1].forEach((v, i) => header.writeInt16LE(v, 40 + 2 * i));
+  for (const [i, v] of [3, w, h, d, 1, 1, 1, 1].entries()) header.writeInt16LE(v, 40 + 2 * i);
   header.writeInt16LE(2, 70);
   header.writeInt16LE(8, 72);
   for (let i = 0; i < 8; i++) header.writeFloatLE(1, 76 + 4 * i);
@@ -29,7 +29,7 @@ describe("multi-slice volumes", () => {
     for (let v = 0; v < 6; v++)
       writeNifti(join(root, "normal", `n${v}.nii`), [8, 8, 3], (i, j, k) => (i + j + k + v) * 10);
     writeNifti(join(root, "tumour", "t0.nii"), [8, 8, 3], (i, j) => i * 20 + j);
-    writeNifti(join(root, "masks", "t0_mask.nii"), [8, 8, 3], (i, j, k) => (k === 1 && i > 4 ? 1 : 0));
+    writeNifti(join(root, "masks", "t0_mask.nii"), [8, 8, 3], (i, _j, k) => (k === 1 && i > 4 ? 1 : 0));
     const ds = await loadDataset(undefined, {
       normal: [join(root, "normal")],
       abnormal: [join(root, "tumour")],
