@@ -24,6 +24,12 @@ export function reductionAxesOf(rank: number, axes: ArrayLike<number> | undefine
   return Array.from(axes, (a) => normAxis(a, rank));
 }
 
+/** An axis attribute normalised, or a shape error when it is outside [-rank, rank). */
+function checkedAxis(axis: number, rank: number, fail: (d: string) => never): number {
+  if (axis < -rank || axis >= rank) fail(`axis ${axis} is out of range for rank ${rank}`);
+  return normAxis(axis, rank);
+}
+
 function reduceAxes(inputs: readonly Tensor[], fail: (d: string) => never): number[] {
   const x = inputs[0];
   const axes = reductionAxesOf(x.rank, inputs[1] ? constInts(inputs[1], "axes", fail) : undefined);
@@ -82,8 +88,8 @@ function reduction(
 
 function argReduce(better: (a: number, b: number) => boolean): OpSpec {
   return {
-    infer: (inputs, attrs) => {
-      const axis = normAxis(intAttr(attrs, "axis", 0), inputs[0].rank);
+    infer: (inputs, attrs, fail) => {
+      const axis = checkedAxis(intAttr(attrs, "axis", 0), inputs[0].rank, fail);
       return [
         { dtype: "int64", shape: reducedShape(inputs[0].shape, [axis], intAttr(attrs, "keepdims", 1) === 1) },
       ];
@@ -133,7 +139,10 @@ function softmaxLane(lane: Float64Array, log: boolean): Float64Array {
 
 function softmaxSpec(log: boolean): OpSpec {
   return {
-    infer: (inputs) => [{ dtype: inputs[0].dtype, shape: [...inputs[0].shape] }],
+    infer: (inputs, attrs, fail) => {
+      checkedAxis(intAttr(attrs, "axis", -1), inputs[0].rank, fail);
+      return [{ dtype: inputs[0].dtype, shape: [...inputs[0].shape] }];
+    },
     evaluate: ([x], attrs) => [
       mapLanes(x, normAxis(intAttr(attrs, "axis", -1), x.shape.length), (l) => softmaxLane(l, log)),
     ],
@@ -156,7 +165,7 @@ export const reduceOps: Record<string, OpSpec> = {
   TopK: {
     infer: (inputs, attrs, fail) => {
       const x = inputs[0];
-      const axis = normAxis(intAttr(attrs, "axis", -1), x.rank);
+      const axis = checkedAxis(intAttr(attrs, "axis", -1), x.rank, fail);
       const [k] = constInts(inputs[1], "K", fail);
       if (k > x.shape[axis] || k < 1) fail(`K=${k} is out of range for axis size ${x.shape[axis]}`);
       const shape = [...x.shape];
