@@ -1,0 +1,11 @@
+/**
+ * Neural-network building blocks shared by every method (methods.md §1): PyTorch-default
+ * initialisation, layers, losses, memory reads, squeeze-and-excitation and multi-head attention.
+ */
+export * from "./blocks/attention.js";
+export * from "./blocks/memory.js";
+export * from "./blocks/se.js";
+export * from "./init.js";
+export * from "./layer.js";
+export * from "./layers.js";
+export * from "./losses.js";
