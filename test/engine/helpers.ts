@@ -318,6 +318,13 @@ export const convCases: ConvCase[] = [
     bias: true,
     options: { stride: 2, dilation: 2, padding: "same" },
   },
+  {
+    name: "rectangular stride (2, 1) and dilation (1, 2), groups 2",
+    x: [2, 4, 7, 9],
+    w: [2, 2, 2, 3],
+    bias: true,
+    options: { stride: [2, 1], dilation: [1, 2], padding: [0, 1, 1, 2], groups: 2 },
+  },
 ];
 
 export interface ConvTransposeCase {
@@ -367,5 +374,19 @@ export const convTransposeCases: ConvTransposeCase[] = [
     w: [2, 2, 2, 3],
     bias: true,
     options: { stride: 3, outputPadding: [2, 1] },
+  },
+  {
+    name: "stride 2 dilation 2 output_padding 1",
+    x: [1, 2, 3, 4],
+    w: [2, 2, 3, 3],
+    bias: false,
+    options: { stride: 2, dilation: 2, padding: 1, outputPadding: 1 },
+  },
+  {
+    name: "rectangular stride (1, 2), dilation (2, 1), groups 2",
+    x: [2, 4, 3, 4],
+    w: [4, 1, 3, 2],
+    bias: true,
+    options: { stride: [1, 2], dilation: [2, 1], padding: [1, 0, 0, 1], outputPadding: [0, 1], groups: 2 },
   },
 ];
