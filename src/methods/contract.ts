@@ -61,7 +61,7 @@ export interface MethodInstance {
   /** Trace the inference graph for images N×C×H×W in [0,1] (called inside an engine trace). */
   buildInference(images: Tensor): InferenceOutputs;
   /** Optimiser state for checkpoints (moments and step counts), and its restoration. */
-  optimizerState(): Record<string, Float32Array>;
+  optimizerState(): Promise<Record<string, Float32Array>>;
   loadOptimizerState(state: Record<string, Float32Array>): void;
   /** Learning-rate schedule hook, called at the start of every epoch. */
   startEpoch?(epoch: number, epochs: number): void;

@@ -403,7 +403,7 @@ async function saveCheckpoint(path: string, instance: MethodInstance, state: Tra
   const tensors: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
   for (const [name, p] of new ModuleGroup(instance.modules).namedState())
     tensors[`model.${name}`] = { shape: p.shape, data: p.value };
-  for (const [name, data] of Object.entries(instance.optimizerState())) {
+  for (const [name, data] of Object.entries(await instance.optimizerState())) {
     tensors[`optimizer.${name}`] = { shape: [data.length], data };
   }
   await writeSafetensors(path, tensors, { trainer: JSON.stringify(state) });

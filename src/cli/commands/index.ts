@@ -2,5 +2,6 @@
 import type { Command } from "commander";
 import { registerInfo } from "./info.js";
 import { registerSynth } from "./synth.js";
+import { registerTrain } from "./train.js";
 
-export const commands: Array<(program: Command) => void> = [registerInfo, registerSynth];
+export const commands: Array<(program: Command) => void> = [registerInfo, registerSynth, registerTrain];
