@@ -364,3 +364,34 @@ describe("compiled on ONNX Runtime", () => {
     expectClose(actual.runningVar as Float32Array, expected.runningVar, 1e-4);
   });
 });
+
+describe("gradients through the composite layers", () => {
+  it("BatchNorm2d (train) and LayerNorm gradients match central finite differences", () => {
+    const bn = new BatchNorm2d(2);
+    const norm = new LayerNorm(3);
+    const xShape = [2, 2, 2, 3];
+    const x = randomValues(15, 24).map((v, i) => v + (i % 3));
+    const probe = randomValues(16, 24);
+    const lossOf = (t: Tensor, r: Tensor) => T.sum(T.mul(norm.forward(bn.forward(t)), r));
+    class Pair extends Module {
+      readonly bn = this.child("bn", bn);
+      readonly norm = this.child("norm", norm);
+    }
+    const pairModule = new Pair();
+    const traced = traceModel(pairModule, { x: xShape, r: xShape }, ({ x, r }) => {
+      const loss = lossOf(x, r);
+      return { loss, dx: T.grad(loss, [x])[0] };
+    });
+    const { dx } = runReference(traced, pairModule, { x, r: probe });
+    const h = 1e-6;
+    for (const i of [0, 5, 11, 17, 23]) {
+      const plus = Float64Array.from(x);
+      const minus = Float64Array.from(x);
+      plus[i] += h;
+      minus[i] -= h;
+      const up = runReference(traced, pairModule, { x: plus, r: probe }).loss[0];
+      const down = runReference(traced, pairModule, { x: minus, r: probe }).loss[0];
+      expect(dx[i]).toBeCloseTo((up - down) / (2 * h), 5);
+    }
+  });
+});
