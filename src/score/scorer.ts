@@ -1,10 +1,10 @@
 /**
- * Runs the scoring graph (graph.ts) on batches: one compiled function per batch size (the last
- * partial batch compiles a second shape), and a streaming pass over a list of samples.
+ * Runs the scoring graph (graph.ts) on batches (one compiled function; a last partial batch compiles
+ * a second shape) and streams a list of samples through it.
  */
 
-import type { Sample } from "../data/index.js";
-import { batches } from "../data/index.js";
+import { batches, type Sample } from "../data/index.js";
+import type { Tensor } from "../engine/index.js";
 import { type CompiledFunction, compileFunction } from "../engine/step.js";
 import type { MethodInstance, ScoringDefaults } from "../methods/contract.js";
 import { buildScoring, type Calibration } from "./graph.js";
@@ -20,7 +20,7 @@ export interface ScoredBatch {
 }
 
 export class Scorer {
-  private readonly compiled = new Map<number, Promise<CompiledFunction>>();
+  private compiled: Promise<CompiledFunction> | undefined;
 
   constructor(
     private readonly instance: MethodInstance,
@@ -31,27 +31,24 @@ export class Scorer {
   ) {}
 
   private compile(n: number): Promise<CompiledFunction> {
-    let fn = this.compiled.get(n);
-    if (!fn) {
-      fn = compileFunction({
-        name: `score_b${n}`,
-        modules: Object.values(this.instance.modules),
-        inputs: { images: { shape: [n, this.channels, this.imageSize, this.imageSize] } },
-        build: ({ images }) => {
-          const out = buildScoring(this.instance, this.scoring, images, this.calibration);
-          const outputs: Record<string, typeof out.score> = { score: out.score, map: out.map };
-          if (out.normalizedScore) outputs.normalizedScore = out.normalizedScore;
-          if (out.label) outputs.label = out.label;
-          if (out.normalizedMap) outputs.normalizedMap = out.normalizedMap;
-          if (out.mask) outputs.mask = out.mask;
-          return outputs;
-        },
-      });
-      this.compiled.set(n, fn);
-    }
-    return fn;
+    this.compiled ??= compileFunction({
+      name: "score",
+      modules: Object.values(this.instance.modules),
+      inputs: { images: { shape: [n, this.channels, this.imageSize, this.imageSize] } },
+      build: ({ images }) => {
+        const out = buildScoring(this.instance, this.scoring, images, this.calibration);
+        const outputs: Record<string, Tensor> = { score: out.score, map: out.map };
+        if (out.normalizedScore) outputs.normalizedScore = out.normalizedScore;
+        if (out.label) outputs.label = out.label;
+        if (out.normalizedMap) outputs.normalizedMap = out.normalizedMap;
+        if (out.mask) outputs.mask = out.mask;
+        return outputs;
+      },
+    });
+    return this.compiled;
   }
 
+  /** Score N images (N·C·H·W in [0,1]); the modules are put in evaluation mode. */
   async scoreBatch(images: Float32Array, n: number): Promise<ScoredBatch> {
     for (const module of Object.values(this.instance.modules)) module.eval();
     const fn = await this.compile(n);
@@ -67,8 +64,8 @@ export class Scorer {
   }
 
   async dispose(): Promise<void> {
-    for (const fn of this.compiled.values()) await (await fn).release();
-    this.compiled.clear();
+    if (this.compiled) await (await this.compiled).release();
+    this.compiled = undefined;
   }
 }
 
