@@ -4,6 +4,7 @@
  * resize, reflect padding, pooling) are built from primitives so their gradients follow from the rule
  * table without rules of their own.
  */
+import { ShapeError } from "./errors.js";
 import { type Attrs, currentGraph, type DType, type Tensor } from "./ir.js";
 import { ndarray, sizeOf } from "./ndarray.js";
 import { onnxDtypeCode } from "./ops/elementwise.js";
@@ -297,8 +298,11 @@ export function pad(
     if (before === 0 && after === 0) continue;
     const n = x.shape[axis];
     if (before >= n || after >= n) {
-      throw new Error(
-        `pad: reflect padding (${before}, ${after}) must be smaller than axis ${axis} of size ${n}`,
+      throw new ShapeError(
+        "Pad",
+        x.graph.scope,
+        [x.shape],
+        `reflect padding (${before}, ${after}) must be smaller than axis ${axis} of size ${n}`,
       );
     }
     const index: number[] = [];

@@ -80,6 +80,11 @@ describe("shape errors while tracing", () => {
       /^ScatterElements: indices shape \[2,2\] exceeds the data shape/,
     ],
     [
+      "reflect padding as large as the axis",
+      () => T.pad(T.input("x", [1, 1, 3, 4]), [0, 0, 3, 0, 0, 0, 0, 0], "reflect"),
+      /^Pad: reflect padding \(3, 0\) must be smaller than axis 2 of size 3 \(input shapes \[1, 1, 3, 4\]\)/,
+    ],
+    [
       "softmax on a missing axis",
       () => T.softmax(T.input("x", [2, 3]), 2),
       /^Softmax: axis 2 is out of range/,
