@@ -51,7 +51,11 @@ export interface StepGraph {
 export interface StepOptions<I extends InputSpecs> {
   /** Names the step in error messages ("generator", "discriminator"). */
   name: string;
-  /** Modules whose parameters and buffers the step reads (bound as graph inputs). */
+  /**
+   * Modules whose parameters and buffers the step reads (bound as graph inputs named by path; with
+   * several modules the paths are prefixed by the module's index, "0.", "1.", ...; pass one
+   * `ModuleGroup` for readable names).
+   */
   modules: readonly Module[];
   inputs: I;
   /** Traced forward and loss. Runs once, at compile time, in the modules' current train/eval mode. */
