@@ -201,11 +201,12 @@ describe("shape rules", () => {
     });
   });
 
-  it("pad constant (positive and negative pads) and reflect", () => {
+  it("pad constant (positive and negative pads), reflect composite and reflect primitive", () => {
     vjpMatches([randn(1, [1, 2, 3, 4])], (x) => [
       T.pad(x, [0, 0, 1, 2, 0, 0, 2, 1], "constant", 0.5),
       T.pad(x, [0, 0, 2, 3, 0, 0, 1, 2], "reflect"),
       T.pad(x, [0, -1, 1, 0, 0, 1, -2, 2]),
+      T.emit("Pad", [x, T.ints([0, 0, 2, 1, 0, 0, 1, 3])], { mode: "reflect" })[0],
     ]);
   });
 });
@@ -345,6 +346,13 @@ describe("gradient graphs on ONNX Runtime equal the reference", () => {
       const up = T.convTranspose2d(T.leakyRelu(normed, 0.2), w2, undefined, { stride: 2, padding: 1 });
       return T.mean(T.square(T.sub(T.sigmoid(up), x)));
     });
+  });
+
+  it("reflect Pad primitive", async () => {
+    await ortGradMatches(
+      [randn(1, [1, 2, 4, 5])],
+      (x) => T.emit("Pad", [x, T.ints([0, 0, 3, 1, 0, 0, 1, 4])], { mode: "reflect" })[0],
+    );
   });
 
   it("attention: softmax(q kᵀ / √d) v with projections", async () => {

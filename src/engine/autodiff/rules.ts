@@ -250,10 +250,9 @@ export const vjpRules: Record<string, VjpRule> = {
   },
   Pad: (n, [g]) => {
     if (!g) return [undefined];
-    if ((n.attrs.mode ?? "constant") !== "constant")
-      throw new Error("Pad: only constant mode is a primitive; reflect is built from Gather");
     const rank = n.inputs[0].rank;
     const pads = Array.from(n.inputs[1].constValue!.data);
+    if (n.attrs.mode === "reflect") return [reflectPadGrad(g, n.inputs[0].shape, pads)];
     // Crop what positive pads added; give back what negative pads cropped, as zeros.
     const cropped = T.slice(
       g,
@@ -420,6 +419,23 @@ function gatherND(x: Tensor, indices: Tensor, outShape: readonly number[]): Tens
   const flatIndex = T.sum(T.mul(normaliseIndices(indices, lead), T.constant(strides, [q], "int64")), -1);
   const flatX = T.reshape(x, [lead.reduce((a, d) => a * d, 1), ...x.shape.slice(q)]);
   return T.reshape(T.gather(flatX, T.reshape(flatIndex, [flatIndex.size]), 0), outShape);
+}
+
+/** Adjoint of reflect padding: per axis, scatter-add every padded position back onto its source. */
+function reflectPadGrad(g: Tensor, shape: readonly number[], pads: number[]): Tensor {
+  let out = g;
+  shape.forEach((size, axis) => {
+    const [before, after] = [pads[axis], pads[axis + shape.length]];
+    if (before === 0 && after === 0) return;
+    const sources: number[] = [];
+    for (let i = -before; i < size + after; i++)
+      sources.push(i < 0 ? -i : i >= size ? 2 * (size - 1) - i : i);
+    const lane = out.shape.map((d, a) => (a === axis ? d : 1));
+    const index = T.expand(T.constant(sources, lane, "int64"), out.shape);
+    const zeros = T.zeros(out.shape.map((d, a) => (a === axis ? size : d)));
+    out = T.scatterElements(zeros, index, out, axis, "add");
+  });
+  return out;
 }
 
 /** Place g (the strided slice's cotangent) into zeros of the input's shape. */

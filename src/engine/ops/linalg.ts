@@ -1,4 +1,4 @@
-/** MatMul with numpy semantics (batched, broadcast batch dimensions, 1-D operands promoted). */
+/** MatMul with numpy semantics for operands of rank >= 2 (batched, broadcast batch dimensions). */
 import { broadcastShapes, ndarray, sizeOf, stridesOf, unravel } from "../ndarray.js";
 import type { OpSpec } from "./spec.js";
 
