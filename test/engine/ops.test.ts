@@ -135,6 +135,8 @@ describe("element-wise ops", () => {
       T.where(T.greater(x, 0), x, y),
       T.where(T.greater(y, 0), 1, x),
     ]);
+    const [mask] = await forwardMatches([feed([3], [-1, 0.5, 2])], (x) => T.where(T.greater(x, 0), 1, 0));
+    expect(data(mask)).toEqual([0, 1, 1]);
   });
 
   it("cast between float32, int64 and bool (truncation toward zero)", async () => {

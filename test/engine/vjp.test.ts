@@ -299,7 +299,7 @@ describe("convolution and pooling rules", () => {
 });
 
 describe("gradient control", () => {
-  it("stopGradient blocks the gradient exactly", () => {
+  it("stopGradient blocks the gradient exactly (reference and ORT)", async () => {
     const { graph, result } = trace(() => {
       const x = T.input("x", [4]);
       const r = T.constant([1, -2, 3, 0.5], [4]);
@@ -311,6 +311,21 @@ describe("gradient control", () => {
     expect(Array.from(zero.data)).toEqual([0, 0, 0, 0]);
     // d/dx (x · c) with c = x held constant: c · r, not 2 x · r.
     expect(Array.from(once.data)).toEqual([2, -6, 12, 2.5]);
+    const [ortZero, ortOnce] = await forwardMatches([feed([4], [2, 3, 4, 5])], (x) => {
+      const r = T.constant([1, -2, 3, 0.5], [4]);
+      return [
+        grad(T.sum(T.mul(T.stopGradient(x), r)), [x])[0],
+        grad(T.sum(T.mul(T.mul(x, T.stopGradient(x)), r)), [x])[0],
+      ];
+    });
+    expect(Array.from(ortZero.data)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(ortOnce.data)).toEqual([2, -6, 12, 2.5]);
+  });
+
+  it("the finite-difference check rejects a wrong gradient (straight-through is not the derivative)", () => {
+    expect(() => vjpMatches([randn(1, [4])], (x) => T.straightThrough(T.mul(x, 2), T.tanh(x)))).toThrow(
+      /relative error/,
+    );
   });
 
   it("straightThrough has the value of its first input and the gradient of its second", async () => {
