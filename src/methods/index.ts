@@ -1,9 +1,11 @@
 /** Every built-in method, registered on import. Add a method by importing its definition here. */
 
 import { aeMethod } from "./ae/index.js";
+import { memaeMethod } from "./memae/index.js";
 import { registerMethod } from "./registry.js";
 
 registerMethod(aeMethod);
+registerMethod(memaeMethod);
 
 export type { MethodDefinition, MethodInstance } from "./contract.js";
 export { getMethod, methodNames, parseMethodConfig } from "./registry.js";

@@ -9,15 +9,32 @@ export function registerTrain(program: Command): void {
     .command("train")
     .description("Train a detector on normal images and write a model directory.")
     .requiredOption("--data <path>", "data set root (layout detected automatically)")
-    .addOption(new Option("--layout <name>", "force a layout").choices(["mvtec", "mvtec3d", "loco", "bmad", "folders", "manifest"]))
+    .addOption(
+      new Option("--layout <name>", "force a layout").choices([
+        "mvtec",
+        "mvtec3d",
+        "loco",
+        "bmad",
+        "folders",
+        "manifest",
+      ]),
+    )
     .option("--category <name>", "category of a multi-category MVTec-style root")
     .requiredOption("--method <name>", `method (${methodNames().join(", ")})`)
     .option("--config <file>", "method config as JSON (unknown keys are rejected)")
     .option("--epochs <n>", "epochs (default: the method's)", integerOption("--epochs"))
     .option("--batch-size <n>", "batch size (default: the method's)", integerOption("--batch-size"))
-    .option("--image-size <px>", "input side in pixels (default: the method's)", integerOption("--image-size"))
+    .option(
+      "--image-size <px>",
+      "input side in pixels (default: the method's)",
+      integerOption("--image-size"),
+    )
     .option("--seed <n>", "random seed", integerOption("--seed"), 0)
-    .option("--early-stopping <epochs>", "stop when the normal validation score stops improving", integerOption("--early-stopping"))
+    .option(
+      "--early-stopping <epochs>",
+      "stop when the normal validation score stops improving",
+      integerOption("--early-stopping"),
+    )
     .requiredOption("--out <dir>", "model directory to write")
     .option("--resume", "continue from the checkpoint in --out")
     .option("--quiet", "no progress output")
