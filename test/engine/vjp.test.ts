@@ -63,6 +63,32 @@ describe("element-wise rules", () => {
     expect(Array.from(dClip, (v) => v / scale)).toEqual([0, 1, 1, 0]);
   });
 
+  it("at kinks and ties the rules follow PyTorch (relu 0 and leakyRelu alpha at 0; max/min ties split)", () => {
+    const { graph, result } = trace(() => {
+      const x = T.input("x", [3]);
+      const y = T.input("y", [3]);
+      const r = T.constant([1, 2, 4], [3]);
+      const loss = (t: T.Tensor) => T.sum(T.mul(t, r));
+      return [
+        ...grad(loss(T.relu(x)), [x]),
+        ...grad(loss(T.leakyRelu(x, 0.25)), [x]),
+        ...grad(loss(T.maximum(x, y)), [x, y]),
+        ...grad(loss(T.minimum(x, y)), [x, y]),
+      ];
+    });
+    const values = evaluateReference(graph, { x: [0, 1, -1], y: [0, 2, -3] }, result).map((v) =>
+      Array.from(v.data),
+    );
+    expect(values).toEqual([
+      [0, 2, 0],
+      [0.25, 2, 1],
+      [0.5, 0, 4],
+      [0.5, 2, 0],
+      [0.5, 2, 0],
+      [0.5, 0, 4],
+    ]);
+  });
+
   const pairs: Array<[readonly number[], readonly number[]]> = [
     [
       [2, 3],

@@ -123,7 +123,7 @@ export const vjpRules: Record<string, VjpRule> = {
   Exp: (n, [g]) => [g && T.mul(g, n.outputs[0])],
   Log: (n, [g]) => [g && T.div(g, n.inputs[0])],
   Relu: (n, [g]) => [g && T.where(T.greater(n.inputs[0], 0), g, 0)],
-  LeakyRelu: (n, [g]) => [g && T.where(T.greaterEqual(n.inputs[0], 0), g, T.mul(g, n.attrs.alpha as number))],
+  LeakyRelu: (n, [g]) => [g && T.where(T.greater(n.inputs[0], 0), g, T.mul(g, n.attrs.alpha as number))],
   Sigmoid: (n, [g]) => {
     const y = n.outputs[0];
     return [g && T.mul(g, T.mul(y, T.sub(1, y)))];
@@ -157,16 +157,8 @@ export const vjpRules: Record<string, VjpRule> = {
       g && !constantExponent ? unbroadcast(T.mul(g, T.mul(y, T.log(a))), b) : undefined,
     ];
   },
-  Max: (n, [g]) => {
-    const [a, b] = n.inputs;
-    const pickA = T.greaterEqual(a, b);
-    return [g && unbroadcast(T.where(pickA, g, 0), a), g && unbroadcast(T.where(pickA, 0, g), b)];
-  },
-  Min: (n, [g]) => {
-    const [a, b] = n.inputs;
-    const pickA = T.lessEqual(a, b);
-    return [g && unbroadcast(T.where(pickA, g, 0), a), g && unbroadcast(T.where(pickA, 0, g), b)];
-  },
+  Max: (n, [g]) => binaryExtremumGrad(n, g, T.greater),
+  Min: (n, [g]) => binaryExtremumGrad(n, g, T.less),
   Where: (n, [g]) => {
     const [c, a, b] = n.inputs;
     return [undefined, g && unbroadcast(T.where(c, g, 0), a), g && unbroadcast(T.where(c, 0, g), b)];
@@ -387,6 +379,18 @@ export const vjpRules: Record<string, VjpRule> = {
     return [T.reshape(flat, x.shape)];
   },
 };
+
+/** Max/Min of two tensors: the gradient goes to the winner; ties split it in half (as PyTorch). */
+function binaryExtremumGrad(
+  n: Node,
+  g: Tensor | undefined,
+  wins: (a: Tensor, b: Tensor) => Tensor,
+): Array<Tensor | undefined> {
+  if (!g) return [undefined, undefined];
+  const [a, b] = n.inputs;
+  const half = T.where(T.equal(a, b), T.mul(g, 0.5), 0);
+  return [unbroadcast(T.where(wins(a, b), g, half), a), unbroadcast(T.where(wins(b, a), g, half), b)];
+}
 
 function extremumGrad(n: Node, g: Tensor | undefined): Array<Tensor | undefined> {
   if (!g) return [undefined, undefined];
