@@ -5,6 +5,10 @@
  * gradient). Rules are written with the same tensor API as models, so a gradient graph is an ordinary
  * graph that compiles to ONNX.
  *
+ * At kinks and ties the rules follow PyTorch: Relu passes nothing at 0, LeakyRelu passes alpha at 0,
+ * Clip passes the gradient at its bounds, binary Max/Min split a tie in half, ReduceMax/Min share it
+ * evenly among the tied entries, MaxPool and TopK give it to the selected (first) index.
+ *
  * Convolution gradients follow docs/engine.md §4: the input gradient of Conv is a ConvTranspose and the
  * weight gradient a Conv with the batch moved into the channel position; groups are folded into the
  * batch axis as described there.
