@@ -69,6 +69,16 @@ describe("shape errors while tracing", () => {
       /^ConvTranspose: bias must have shape \[3\]/,
     ],
     [
+      "convTranspose with output_padding not below the stride (ORT rejects it)",
+      () =>
+        T.convTranspose2d(T.input("x", [1, 2, 4, 4]), T.input("w", [2, 3, 3, 3]), undefined, {
+          stride: 1,
+          dilation: 2,
+          outputPadding: 1,
+        }),
+      /^ConvTranspose: output_padding \[1,1\] must be smaller than the stride \[1,1\]/,
+    ],
+    [
       "scatterElements indices larger than the data off the axis",
       () =>
         T.scatterElements(

@@ -11,8 +11,10 @@ import * as T from "../../src/engine/api.js";
 import { grad } from "../../src/engine/autodiff/grad.js";
 import { nonDifferentiable, vjpRules } from "../../src/engine/autodiff/rules.js";
 import { trace } from "../../src/engine/ir.js";
+import { convOutSize, convTransposeOutSize } from "../../src/engine/ops/conv.js";
 import { opSpecs } from "../../src/engine/ops/registry.js";
 import { evaluateReference } from "../../src/engine/reference.js";
+import { Random } from "../../src/util/random.js";
 import {
   awayFromZero,
   convCases,
@@ -298,6 +300,42 @@ describe("convolution and pooling rules", () => {
       vjpMatches(feeds, (x, w, b) => T.convTranspose2d(x, w, b, c.options));
     });
   }
+
+  it("40 random geometries (groups, strides, dilations, asymmetric pads, output_padding): ORT, VJP, ORT VJP", async () => {
+    const rng = new Random(99);
+    let checked = 0;
+    for (let t = 0; checked < 40; t++) {
+      const group = 1 + rng.int(3);
+      const [cin, cout] = [group * (1 + rng.int(2)), group * (1 + rng.int(2))];
+      const [kh, kw] = [1 + rng.int(5), 1 + rng.int(4)];
+      const stride: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
+      const dilation: [number, number] = [1 + rng.int(2), 1 + rng.int(2)];
+      const [n, h, w] = [1 + rng.int(2), 1 + rng.int(8), 1 + rng.int(8)];
+      const pads: [number, number, number, number] = [rng.int(3), rng.int(3), rng.int(3), rng.int(3)];
+      const outputPadding: [number, number] = [rng.int(stride[0]), rng.int(stride[1])];
+      const transposed = rng.uniform() < 0.5;
+      const [oh, ow] = transposed
+        ? [
+            convTransposeOutSize(h, kh, stride[0], pads[0], pads[2], dilation[0], outputPadding[0]),
+            convTransposeOutSize(w, kw, stride[1], pads[1], pads[3], dilation[1], outputPadding[1]),
+          ]
+        : [
+            convOutSize(h, kh, stride[0], pads[0], pads[2], dilation[0]),
+            convOutSize(w, kw, stride[1], pads[1], pads[3], dilation[1]),
+          ];
+      if (oh < 1 || ow < 1) continue;
+      const weight = transposed ? [cin, cout / group, kh, kw] : [cout, cin / group, kh, kw];
+      const feeds = [randn(t, [n, cin, h, w]), randn(t + 1, weight), randn(t + 2, [cout])];
+      const build = (x: T.Tensor, k: T.Tensor, b: T.Tensor) =>
+        transposed
+          ? T.convTranspose2d(x, k, b, { stride, dilation, padding: pads, groups: group, outputPadding })
+          : T.conv2d(x, k, b, { stride, dilation, padding: pads, groups: group });
+      await forwardMatches(feeds, build);
+      vjpMatches(feeds, build);
+      await ortGradMatches(feeds, build);
+      checked++;
+    }
+  });
 
   it("maxPool2d with overlapping windows, padding and odd sizes", () => {
     for (const [shape, options] of [

@@ -1,7 +1,8 @@
 /**
  * 2-D convolution primitives in NCHW (ONNX semantics): Conv and ConvTranspose with strides, explicit
  * pads [top, left, bottom, right], dilations, groups and (transposed) output_padding; MaxPool with its
- * flat int64 Indices output (used by the max-pool gradient).
+ * flat int64 Indices output (used by the max-pool gradient). ONNX (and PyTorch) allow an output_padding
+ * below the stride or the dilation; ONNX Runtime rejects one that is not below the stride, so tracing does.
  */
 import type { Attrs } from "../ir.js";
 import { type NDArray, ndarray } from "../ndarray.js";
@@ -154,6 +155,8 @@ export const convOps: Record<string, OpSpec> = {
       const [cw, mg, kh, kw] = w.shape;
       if (c !== cw) fail(`input has ${c} channels, weight expects ${cw}`);
       if (c % g.group !== 0) fail(`input channels ${c} not divisible by group ${g.group}`);
+      if (outPad.some((p, i) => p < 0 || p >= g.strides[i]))
+        fail(`output_padding [${outPad}] must be smaller than the stride [${g.strides}]`);
       const m = mg * g.group;
       if (b && (b.rank !== 1 || b.shape[0] !== m)) fail(`bias must have shape [${m}]`);
       const oh = convTransposeOutSize(h, kh, g.strides[0], g.pads[0], g.pads[2], g.dilations[0], outPad[0]);
