@@ -68,6 +68,14 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Lower quartile: less sensitive than the median to steps slowed by other processes on the machine. */
+function quartile1(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * 0.25;
+  const lo = Math.floor(pos);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
+}
+
 function parseArgs(argv: string[]) {
   const get = (flag: string, fallback: number) => {
     const i = argv.indexOf(flag);
@@ -214,6 +222,7 @@ function torchWorker(root: string, threads: number): Worker {
 
 interface SideResult {
   median_ms: number;
+  q1_ms: number;
   round_medians_ms: number[];
   times_ms: number[];
   peak_rss_mb: number;
@@ -224,6 +233,8 @@ interface ConfigResult extends Configuration {
   ort: SideResult;
   torch: SideResult;
   ratio: number;
+  ratio_q1: number;
+  load_average_1m: number[];
   target?: number;
   met?: boolean;
   gflop: number;
@@ -264,7 +275,9 @@ async function measure(
   };
   const o: Reply[] = [];
   const t: Reply[] = [];
+  const load: number[] = [];
   for (let r = 0; r < args.rounds; r++) {
+    load.push(Number(loadavg()[0].toFixed(2)));
     o.push(await ort.send(round));
     t.push(await torch.send(round));
     process.stdout.write(
@@ -277,6 +290,7 @@ async function measure(
     const runs = replies.flatMap((x) => x.run_ms ?? []);
     return {
       median_ms: median(times),
+      q1_ms: quartile1(times),
       round_medians_ms: replies.map((x) => median(x.times_ms!)),
       times_ms: times,
       peak_rss_mb: Math.max(...replies.map((x) => x.peak_rss_mb ?? 0)),
@@ -292,6 +306,8 @@ async function measure(
     ort: ortSide,
     torch: torchSide,
     ratio,
+    ratio_q1: ortSide.q1_ms / torchSide.q1_ms,
+    load_average_1m: load,
     gflop: convGflop(c),
     ...(goal !== undefined ? { target: goal, met: ratio <= goal } : {}),
   };
@@ -300,30 +316,48 @@ async function measure(
 interface OptLevelResult {
   level: string;
   median_ms: number;
+  q1_ms: number;
   round_medians_ms: number[];
 }
 
-/** The 128/16 training step at each ORT graph optimisation level, interleaved round by round. */
+/**
+ * The 128/16 training step at each ORT graph optimisation level, and at level "all" with the intra-op
+ * thread pool's spin-waiting turned off (`session.intra_op.allow_spinning = 0`), interleaved round by round.
+ */
 async function optLevels(
   root: string,
   threads: number,
   args: ReturnType<typeof parseArgs>,
 ): Promise<OptLevelResult[]> {
   const c = CONFIGURATIONS[2];
-  const levels = ["disabled", "basic", "extended", "all"] as const;
-  const workers = levels.map((level) => ortWorker(root, c, threads, { optimizationLevel: level }));
+  const variants: Array<{ level: string; options: OrtOptions }> = [
+    { level: "disabled", options: { optimizationLevel: "disabled" } },
+    { level: "basic", options: { optimizationLevel: "basic" } },
+    { level: "extended", options: { optimizationLevel: "extended" } },
+    { level: "all", options: { optimizationLevel: "all" } },
+    {
+      level: "all, no spinning",
+      options: { optimizationLevel: "all", extra: { "intra_op.allow_spinning": "0" } },
+    },
+  ];
+  const workers = variants.map((v) => ortWorker(root, c, threads, v.options));
   await Promise.all(workers.map((w) => w.send({ cmd: "hello" })));
-  const times: number[][] = levels.map(() => []);
-  const rounds: number[][] = levels.map(() => []);
+  const times: number[][] = variants.map(() => []);
+  const rounds: number[][] = variants.map(() => []);
   for (let r = 0; r < args.rounds; r++) {
-    for (let i = 0; i < levels.length; i++) {
+    for (let i = 0; i < variants.length; i++) {
       const reply = await workers[i].send({ cmd: "round", warmup: args.warmup, steps: args.steps });
       times[i].push(...reply.times_ms!);
       rounds[i].push(median(reply.times_ms!));
     }
   }
   await Promise.all(workers.map((w) => w.close()));
-  return levels.map((level, i) => ({ level, median_ms: median(times[i]), round_medians_ms: rounds[i] }));
+  return variants.map((v, i) => ({
+    level: v.level,
+    median_ms: median(times[i]),
+    q1_ms: quartile1(times[i]),
+    round_medians_ms: rounds[i],
+  }));
 }
 
 async function profile(
@@ -406,22 +440,30 @@ function renderSection(report: Report): string {
     "",
   );
   lines.push(
-    "| configuration | PyTorch | ORT | ORT/PyTorch | target | ORT GFLOP/s | PyTorch GFLOP/s | peak RSS ORT | peak RSS PyTorch |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| configuration | PyTorch | ORT | ORT/PyTorch | target | ratio of lower quartiles | ORT GFLOP/s | PyTorch GFLOP/s | peak RSS ORT | peak RSS PyTorch |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const r of report.results) {
     const goal = r.target === undefined ? "—" : `≤ ${r.target.toFixed(1)}x ${r.met ? "✓" : "✗"}`;
     lines.push(
-      `| ${r.name} | ${fmtMs(r.torch.median_ms)} | ${fmtMs(r.ort.median_ms)} | **${r.ratio.toFixed(2)}x** | ${goal} | ` +
+      `| ${r.name} | ${fmtMs(r.torch.median_ms)} | ${fmtMs(r.ort.median_ms)} | **${r.ratio.toFixed(2)}x** | ${goal} | ${r.ratio_q1.toFixed(2)}x | ` +
         `${(r.gflop / (r.ort.median_ms / 1000)).toFixed(0)} | ${(r.gflop / (r.torch.median_ms / 1000)).toFixed(0)} | ` +
         `${r.ort.peak_rss_mb.toFixed(0)} MB | ${r.torch.peak_rss_mb.toFixed(0)} MB |`,
     );
   }
-  lines.push("");
+  const loads = report.results.flatMap((r) => r.load_average_1m);
+  lines.push(
+    "",
+    `1-minute load average during the rounds: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} ` +
+      `on ${m.cores} cores. Other processes shared the machine when the load exceeds the core count; the ` +
+      "interleaving spreads that over both sides, and the lower-quartile ratio is given as a less noisy companion.",
+    "",
+  );
   if (report.optLevels) {
     lines.push("ORT graph optimisation level, training step 128/16 (ORT only, interleaved):", "");
-    lines.push("| level | median |", "|---|---:|");
-    for (const o of report.optLevels) lines.push(`| ${o.level} | ${fmtMs(o.median_ms)} |`);
+    lines.push("| level | median | lower quartile |", "|---|---:|---:|");
+    for (const o of report.optLevels)
+      lines.push(`| ${o.level} | ${fmtMs(o.median_ms)} | ${fmtMs(o.q1_ms)} |`);
     lines.push("");
   }
   if (report.profiles) {

@@ -21,7 +21,7 @@ export interface ProfileSummary {
   config: string;
   file: string;
   steps: number;
-  /** Medians per step, milliseconds. */
+  /** Means per step over the timed steps, milliseconds (means, so that they add up). */
   step_ms: number;
   run_ms: number;
   model_run_ms: number;
@@ -31,10 +31,8 @@ export interface ProfileSummary {
   top_nodes: Array<{ node: string; op: string; ms: number; output: number[] | undefined }>;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? 0 : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 function outputShape(e: TraceEvent): number[] | undefined {
@@ -109,9 +107,9 @@ export function summariseProfile(
     config,
     file,
     steps,
-    step_ms: median(stepTimes),
-    run_ms: median(runTimes),
-    model_run_ms: median(timed.map((e) => e.dur / 1000)),
+    step_ms: mean(stepTimes),
+    run_ms: mean(runTimes),
+    model_run_ms: mean(timed.map((e) => e.dur / 1000)),
     kernel_ms: kernelTotal,
     by_op: [...byOp]
       .map(([op, v]) => ({ op, ms: v.ms, share: share(v.ms), count: Math.round(v.count) }))

@@ -1,0 +1,100 @@
+/**
+ * Prototype for the engine report (not part of `bench:engine`): the weight gradient of a 4×4 stride-2
+ * pad-1 convolution written two ways and timed on ONNX Runtime.
+ *
+ *   A. docs/engine.md §4 / src/engine/autodiff/rules.ts: Transpose01(Conv(Transpose01(x), Transpose01(dy);
+ *      stride 1, dilation 2)) — a "convolution" whose kernel is the whole 32×32 output gradient and whose
+ *      output is 4×4, which ORT runs as im2col + one thin GEMM per input channel.
+ *   B. im2col with 16 strided Slices of the padded input, concatenated to [N, C·16, Ho·Wo], then one
+ *      batched MatMul with dyᵀ [N, Ho·Wo, M] and a ReduceSum over the batch: big GEMMs, no transposes
+ *      of large tensors.
+ *
+ * Usage: node .bench/bench/proto_wgrad.js [N C M H] (defaults: layer e2 / d3 at 128 px, batch 16).
+ */
+import ort from "onnxruntime-node";
+import * as T from "../src/engine/api.js";
+import { type Tensor, trace } from "../src/engine/ir.js";
+import { toOnnx } from "../src/engine/onnx.js";
+
+const [n, c, m, h] = process.argv
+  .slice(2)
+  .map(Number)
+  .concat([16, 32, 64, 64].slice(process.argv.length - 2));
+const ho = h / 2;
+const t01 = (t: Tensor) => T.transpose(t, [1, 0, 2, 3]);
+
+function formulaA(x: Tensor, dy: Tensor): Tensor {
+  const full = T.emit("Conv", [t01(x), t01(dy)], {
+    strides: [1, 1],
+    dilations: [2, 2],
+    pads: [1, 1, 1, 1],
+    group: 1,
+    kernel_shape: [ho, ho],
+  })[0];
+  const cropped =
+    full.shape[2] === 4
+      ? full
+      : T.slice(full, [
+          { axis: 2, start: 0, end: 4 },
+          { axis: 3, start: 0, end: 4 },
+        ]);
+  return t01(cropped);
+}
+
+function formulaB(x: Tensor, dy: Tensor): Tensor {
+  const xp = T.pad(x, [0, 0, 1, 1, 0, 0, 1, 1]);
+  const patches: Tensor[] = [];
+  for (let ky = 0; ky < 4; ky++) {
+    for (let kx = 0; kx < 4; kx++) {
+      const s = T.slice(xp, [
+        { axis: 2, start: ky, end: ky + 2 * (ho - 1) + 1, step: 2 },
+        { axis: 3, start: kx, end: kx + 2 * (ho - 1) + 1, step: 2 },
+      ]);
+      patches.push(T.reshape(s, [n, c, 1, ho * ho]));
+    }
+  }
+  const cols = T.reshape(T.concat(patches, 2), [n, c * 16, ho * ho]); // [N, (c, ky, kx), pixels]
+  const dyT = T.transpose(T.reshape(dy, [n, m, ho * ho]), [0, 2, 1]); // [N, pixels, M]
+  const prod = T.sum(T.matMul(cols, dyT), 0); // [(c, ky, kx), M]
+  return T.reshape(T.transpose(prod, [1, 0]), [m, c, 4, 4]);
+}
+
+async function time(name: string, f: (x: Tensor, dy: Tensor) => Tensor, xs: Float32Array, dys: Float32Array) {
+  const { graph, result } = trace(() => {
+    const x = T.input("x", [n, c, h, h]);
+    const dy = T.input("dy", [n, m, ho, ho]);
+    return f(x, dy);
+  });
+  const session = await ort.InferenceSession.create(toOnnx(graph, [{ name: "dw", tensor: result }]), {
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+  });
+  const feeds = {
+    x: new ort.Tensor("float32", xs, [n, c, h, h]),
+    dy: new ort.Tensor("float32", dys, [n, m, ho, ho]),
+  };
+  let out = (await session.run(feeds)).dw.data as Float32Array;
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    out = (await session.run(feeds)).dw.data as Float32Array;
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`${name}: median ${times[15].toFixed(2)} ms, min ${times[0].toFixed(2)} ms`);
+  return out;
+}
+
+const xs = Float32Array.from({ length: n * c * h * h }, (_, i) => Math.sin(i * 0.37));
+const dys = Float32Array.from({ length: n * m * ho * ho }, (_, i) => Math.cos(i * 0.11));
+console.log(`weight gradient of Conv 4×4 s2 p1, x [${n}, ${c}, ${h}, ${h}], dy [${n}, ${m}, ${ho}, ${ho}]`);
+const a = await time("A (dilated Conv, rules.ts)", formulaA, xs, dys);
+const b = await time("B (im2col Slices + batched MatMul)", formulaB, xs, dys);
+let maxDiff = 0;
+let maxAbs = 0;
+for (let i = 0; i < a.length; i++) {
+  maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  maxAbs = Math.max(maxAbs, Math.abs(a[i]));
+}
+console.log(`max |A - B| = ${maxDiff.toExponential(2)} (max |A| = ${maxAbs.toFixed(1)})`);
