@@ -249,15 +249,33 @@ export interface SliceSpec {
   step?: number;
 }
 
-/** Strided slices along the given axes (Python slice semantics per axis). */
+/**
+ * Strided slices along the given axes (Python slice semantics per axis). The bounds are resolved here
+ * as Python's `slice.indices` does and emitted explicitly, so ONNX's different clamping never applies.
+ */
 export function slice(x: Tensor, specs: readonly SliceSpec[]): Tensor {
-  const starts = specs.map((s) => s.start ?? ((s.step ?? 1) > 0 ? 0 : -1));
-  const ends = specs.map(
-    (s) => s.end ?? ((s.step ?? 1) > 0 ? x.shape[normAxis(s.axis, x.rank)] : -(2 ** 53)),
-  );
+  const resolved = specs.map((s) => pythonSlice(s, x.shape[normAxis(s.axis, x.rank)]));
+  const starts = resolved.map((r) => r.start);
+  const ends = resolved.map((r) => r.end);
   const axes = specs.map((s) => normAxis(s.axis, x.rank));
-  const steps = specs.map((s) => s.step ?? 1);
+  const steps = resolved.map((r) => r.step);
   return emit1("Slice", [x, ints(starts), ints(ends), ints(axes), ints(steps)]);
+}
+
+/** ONNX Slice bounds selecting what Python's x[start:end:step] selects on an axis of size `n`. */
+function pythonSlice(s: SliceSpec, n: number): { start: number; end: number; step: number } {
+  const step = s.step ?? 1;
+  const bound = (v: number | undefined, fallback: number, low: number, high: number) => {
+    if (v === undefined) return fallback;
+    return Math.min(Math.max(v < 0 ? v + n : v, low), high);
+  };
+  const start = step > 0 ? bound(s.start, 0, 0, n) : bound(s.start, n - 1, -1, n - 1);
+  const end = step > 0 ? bound(s.end, n, 0, n) : bound(s.end, -1, -1, n - 1);
+  const count = Math.max(0, Math.ceil((end - start) / step));
+  if (count === 0) return { start: 0, end: 0, step: 1 };
+  const last = start + count * step;
+  // A negative end would count from the back in ONNX; INT_MIN-like means "before index 0".
+  return { start, end: last < 0 ? -(2 ** 53) : last, step };
 }
 
 export function concat(xs: readonly Tensor[], axis: number): Tensor {

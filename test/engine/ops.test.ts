@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import * as T from "../../src/engine/api.js";
 import { opSpecs } from "../../src/engine/ops/registry.js";
+import { Random } from "../../src/util/random.js";
 import {
   awayFromZero,
   convCases,
@@ -21,6 +22,21 @@ import {
 } from "./helpers.js";
 
 const data = (r: { data: Float64Array }) => Array.from(r.data);
+
+/** The indices Python's range(n)[start:end:step] selects, by its documented rules. */
+function pythonSlice(n: number, s: { start?: number; end?: number; step: number }): number[] {
+  const clampTo = (v: number, low: number, high: number) => Math.min(Math.max(v < 0 ? v + n : v, low), high);
+  const out: number[] = [];
+  if (s.step > 0) {
+    const end = s.end === undefined ? n : clampTo(s.end, 0, n);
+    for (let i = s.start === undefined ? 0 : clampTo(s.start, 0, n); i < end; i += s.step) out.push(i);
+  } else {
+    const end = s.end === undefined ? -1 : clampTo(s.end, -1, n - 1);
+    for (let i = s.start === undefined ? n - 1 : clampTo(s.start, -1, n - 1); i > end; i += s.step)
+      out.push(i);
+  }
+  return out;
+}
 
 describe("element-wise ops", () => {
   const shapes = [[2, 3, 4], [5], []] as const;
@@ -304,6 +320,38 @@ describe("shape ops", () => {
     expect(data(e).slice(0, 3)).toEqual([6, 4, 2]);
     expect(data(f)).toEqual([21, 22, 23, 5, 6, 7]);
     expect(data(g).slice(0, 3)).toEqual([6, 3, 0]);
+  });
+
+  it("slice follows Python on 60 random bounds; the raw Slice op follows ONNX clamping", async () => {
+    const rng = new Random(5);
+    const bound = (n: number) => (rng.uniform() < 0.2 ? undefined : rng.int(2 * n + 6) - n - 3);
+    for (let t = 0; t < 60; t++) {
+      const n = 1 + rng.int(7);
+      const spec = { axis: 1, start: bound(n), end: bound(n), step: [1, 2, 3, -1, -2, -3][rng.int(6)] };
+      const ramp = feed(
+        [1, n],
+        Array.from({ length: n }, (_, i) => i),
+      );
+      const [y] = await forwardMatches([ramp], (x) => T.slice(x, [spec]));
+      expect(data(y), JSON.stringify({ n, ...spec })).toEqual(pythonSlice(n, spec));
+      await forwardMatches([ramp], (x) =>
+        T.emit("Slice", [
+          x,
+          T.ints([spec.start ?? 0]),
+          T.ints([spec.end ?? n]),
+          T.ints([1]),
+          T.ints([spec.step]),
+        ]),
+      );
+    }
+    // Python's x[-4::-1] on two elements is empty; ONNX clamps the start to 0 and yields x[0].
+    const two = feed([1, 2], [5, 6]);
+    const [python] = await forwardMatches([two], (x) => T.slice(x, [{ axis: 1, start: -4, step: -1 }]));
+    expect(data(python)).toEqual([]);
+    const [onnx] = await forwardMatches([two], (x) =>
+      T.emit("Slice", [x, T.ints([-4]), T.ints([-(2 ** 53)]), T.ints([1]), T.ints([-1])]),
+    );
+    expect(data(onnx)).toEqual([5]);
   });
 
   it("concat and split", async () => {

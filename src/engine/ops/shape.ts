@@ -20,7 +20,12 @@ export function constInts(t: Tensor | undefined, what: string, fail: (d: string)
   return Array.from(t.constValue.data);
 }
 
-/** Resolved Slice parameters per axis: start, step, count. */
+/**
+ * Resolved Slice parameters per axis: start, step, count. ONNX clamping: a negative start or end counts
+ * from the end once; then for positive steps start and end are clamped to [0, dim], for negative
+ * steps start to [0, dim − 1] and end to [−1, dim − 1] (so ONNX differs from Python for a start
+ * below −dim with a negative step: ONNX starts at 0, Python yields nothing).
+ */
 export interface SliceAxis {
   start: number;
   step: number;
@@ -48,7 +53,7 @@ export function resolveSlice(
       end = Math.min(Math.max(end, 0), dim);
       out[axis] = { start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
     } else {
-      start = Math.min(Math.max(start, -1), dim - 1);
+      start = Math.min(Math.max(start, 0), dim - 1);
       end = Math.min(Math.max(end, -1), dim - 1);
       out[axis] = { start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
     }
