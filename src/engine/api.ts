@@ -459,6 +459,7 @@ export function maxPool2d(x: Tensor, options: PoolOptions): Tensor {
 /**
  * Average pooling as a depthwise convolution with a constant 1/(kh·kw) kernel; with padding, the
  * divisor counts only real pixels (PyTorch `count_include_pad=False`) when `countIncludePad` is false.
+ * Pads must be smaller than the kernel (as for MaxPool), so that no window lies wholly in the padding.
  */
 export function avgPool2d(x: Tensor, options: PoolOptions & { countIncludePad?: boolean }): Tensor {
   const [kh, kw] = pair(options.kernel, 1);
@@ -470,7 +471,6 @@ export function avgPool2d(x: Tensor, options: PoolOptions & { countIncludePad?: 
     padding: options.padding,
     groups: channels,
   };
-  const pooled = conv2d(x, w, undefined, convOptions);
   const pads = resolvePadding(
     options.padding,
     [x.shape[2], x.shape[3]],
@@ -478,6 +478,15 @@ export function avgPool2d(x: Tensor, options: PoolOptions & { countIncludePad?: 
     pair(convOptions.stride, 1),
     [1, 1],
   );
+  if (pads.some((p, i) => p >= (i % 2 === 0 ? kh : kw))) {
+    throw new ShapeError(
+      "AvgPool",
+      x.graph.scope,
+      [x.shape],
+      `pads [${pads.join(", ")}] must be smaller than the kernel [${kh}, ${kw}]`,
+    );
+  }
+  const pooled = conv2d(x, w, undefined, convOptions);
   if ((options.countIncludePad ?? true) || pads.every((p) => p === 0)) return pooled;
   const coverage = referenceCoverage(x.shape[2], x.shape[3], kh, kw, pair(convOptions.stride, 1), pads);
   return div(pooled, constant(coverage.data, [1, 1, coverage.h, coverage.w]));

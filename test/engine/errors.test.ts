@@ -79,6 +79,16 @@ describe("shape errors while tracing", () => {
       /^ConvTranspose: output_padding \[1,1\] must be smaller than the stride \[1,1\]/,
     ],
     [
+      "maxPool2d with padding as large as the kernel (ORT rejects it)",
+      () => T.maxPool2d(T.input("x", [1, 1, 5, 5]), { kernel: [3, 1], padding: 1 }),
+      /^MaxPool: pads \[1, 1, 1, 1\] must be smaller than the kernel \[3, 1\]/,
+    ],
+    [
+      "avgPool2d with padding as large as the kernel (a window would hold no pixel)",
+      () => T.avgPool2d(T.input("x", [1, 1, 5, 5]), { kernel: 2, padding: [0, 2, 0, 0] }),
+      /^AvgPool: pads \[0, 2, 0, 0\] must be smaller than the kernel \[2, 2\] \(input shapes \[1, 1, 5, 5\]\)/,
+    ],
+    [
       "scatterElements indices larger than the data off the axis",
       () =>
         T.scatterElements(

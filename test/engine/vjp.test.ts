@@ -337,6 +337,33 @@ describe("convolution and pooling rules", () => {
     }
   });
 
+  it("30 random pooling and resize geometries: ORT and VJP", async () => {
+    const rng = new Random(3);
+    for (let t = 0; t < 30; t++) {
+      const kernel: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
+      const stride: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
+      const [h, w] = [kernel[0] + rng.int(6), kernel[1] + rng.int(6)];
+      const explicit = [
+        rng.int(kernel[0]),
+        rng.int(kernel[1]),
+        rng.int(kernel[0]),
+        rng.int(kernel[1]),
+      ] as const;
+      const padding = ([undefined, "same", explicit] as const)[rng.int(3)];
+      const countIncludePad = rng.uniform() < 0.5;
+      const size: [number, number] = [1 + rng.int(9), 1 + rng.int(9)];
+      const mode = rng.uniform() < 0.5 ? "bilinear" : "nearest";
+      const feeds = [distinct(t, [1, 2, h, w])];
+      const build = (x: T.Tensor) => [
+        T.maxPool2d(x, { kernel, stride, padding }),
+        T.avgPool2d(x, { kernel, stride, padding, countIncludePad }),
+        T.resize(x, size, mode),
+      ];
+      await forwardMatches(feeds, build);
+      vjpMatches(feeds, build);
+    }
+  });
+
   it("maxPool2d with overlapping windows, padding and odd sizes", () => {
     for (const [shape, options] of [
       [[2, 2, 4, 6], { kernel: 2 }],

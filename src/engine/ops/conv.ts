@@ -3,6 +3,7 @@
  * pads [top, left, bottom, right], dilations, groups and (transposed) output_padding; MaxPool with its
  * flat int64 Indices output (used by the max-pool gradient). ONNX (and PyTorch) allow an output_padding
  * below the stride or the dilation; ONNX Runtime rejects one that is not below the stride, so tracing does.
+ * MaxPool pads must be smaller than the kernel (ONNX Runtime's rule; no window lies wholly in padding).
  */
 import type { Attrs } from "../ir.js";
 import { type NDArray, ndarray } from "../ndarray.js";
@@ -173,6 +174,8 @@ export const convOps: Record<string, OpSpec> = {
       if (x.rank !== 4) fail("expects NCHW input");
       const [kh, kw] = intsAttr(attrs, "kernel_shape");
       const g = convGeometry(attrs);
+      if (g.pads.some((p, i) => p >= (i % 2 === 0 ? kh : kw)))
+        fail(`pads [${g.pads.join(", ")}] must be smaller than the kernel [${kh}, ${kw}]`);
       const oh = convOutSize(x.shape[2], kh, g.strides[0], g.pads[0], g.pads[2], g.dilations[0]);
       const ow = convOutSize(x.shape[3], kw, g.strides[1], g.pads[1], g.pads[3], g.dilations[1]);
       if (oh < 1 || ow < 1) fail("output would be empty");
