@@ -32,8 +32,11 @@ function pythonSlice(n: number, s: { start?: number; end?: number; step: number 
     for (let i = s.start === undefined ? 0 : clampTo(s.start, 0, n); i < end; i += s.step) out.push(i);
   } else {
     const end = s.end === undefined ? -1 : clampTo(s.end, -1, n - 1);
-    for (let i = s.start === undefined ? n - 1 : clampTo(s.start, -1, n - 1); i > end; i -= -s.step)
+    let i = s.start === undefined ? n - 1 : clampTo(s.start, -1, n - 1);
+    while (i > end) {
       out.push(i);
+      i += s.step;
+    }
   }
   return out;
 }
