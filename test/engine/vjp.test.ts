@@ -282,6 +282,48 @@ describe("indexing rules", () => {
   });
 });
 
+describe("indexing rules on random shapes", () => {
+  const shapeOf = (rng: Random, rank: number) => Array.from({ length: rank }, () => 1 + rng.int(4));
+  const indicesIn = (rng: Random, count: number, size: (j: number) => number) =>
+    Array.from({ length: count }, (_, j) => rng.int(2 * size(j)) - size(j));
+
+  it("40 random gather, gatherElements, scatterElements(add) and scatterND(add) cases, negative indices", async () => {
+    const rng = new Random(11);
+    for (let t = 0; t < 40; t++) {
+      const rank = 1 + rng.int(3);
+      const shape = shapeOf(rng, rank);
+      const axis = rng.int(rank) - (rng.uniform() < 0.5 ? rank : 0);
+      const dim = shape[axis < 0 ? axis + rank : axis];
+      const gatherShape = shapeOf(rng, rng.int(3));
+      const gatherIndices = indicesIn(
+        rng,
+        gatherShape.reduce((a, d) => a * d, 1),
+        () => dim,
+      );
+      const elementShape = shape.map((d, i) =>
+        i === (axis + rank) % rank ? 1 + rng.int(4) : 1 + rng.int(d),
+      );
+      const elementIndices = indicesIn(
+        rng,
+        elementShape.reduce((a, d) => a * d, 1),
+        () => dim,
+      );
+      const q = 1 + rng.int(rank);
+      const rows = 1 + rng.int(3);
+      const ndIndices = indicesIn(rng, rows * q, (j) => shape[j % q]);
+      const feeds = [randn(t, shape), randn(t + 1, elementShape), randn(t + 2, [rows, ...shape.slice(q)])];
+      const build = (x: T.Tensor, u: T.Tensor, v: T.Tensor) => [
+        T.gather(x, T.constant(gatherIndices, gatherShape, "int64"), axis),
+        T.gatherElements(x, T.constant(elementIndices, elementShape, "int64"), axis),
+        T.scatterElements(x, T.constant(elementIndices, elementShape, "int64"), u, axis, "add"),
+        T.scatterND(x, T.constant(ndIndices, [rows, q], "int64"), v, "add"),
+      ];
+      await forwardMatches(feeds, build);
+      vjpMatches(feeds, build);
+    }
+  });
+});
+
 describe("convolution and pooling rules", () => {
   for (const [k, c] of convCases.entries()) {
     it(`conv2d: ${c.name}`, () => {
