@@ -54,7 +54,7 @@ export async function predictFiles(
       const predictions = await model.predictPreprocessed(batch, chunk.length);
       for (let i = 0; i < chunk.length; i++) {
         const p = predictions[i];
-        const overlay = join(options.out, uniqueName(chunk[i], usedNames));
+        const overlay = join(options.out, uniqueOverlayName(chunk[i], usedNames));
         await writeOverlay(overlay, images[i], p.anomalyMap, p.mask);
         rows.push({
           path: chunk[i],
@@ -75,7 +75,8 @@ export async function predictFiles(
   return { rows, resultsFile };
 }
 
-function uniqueName(path: string, used: Set<string>): string {
+/** `<stem>_overlay.png`, numbered when stems repeat. */
+export function uniqueOverlayName(path: string, used: Set<string>): string {
   const stem = basename(path, extname(path));
   let name = `${stem}_overlay.png`;
   for (let k = 2; used.has(name); k++) name = `${stem}_${k}_overlay.png`;

@@ -24,8 +24,6 @@ export interface EvaluateOptions {
   layout?: string;
   category?: string;
   batchSize?: number;
-  /** Keep the preprocessed images of at most this many samples for the report (default 64). */
-  keepImages?: number;
 }
 
 export interface TestMetrics {
@@ -67,17 +65,10 @@ export async function evaluate(options: EvaluateOptions): Promise<Evaluation> {
   const hasMasks = samples.some((s) => s.maskPaths.length > 0);
   const scorer = new Scorer(instance, manifest.scoring, manifest.imageSize, manifest.channels, calibration);
   const results: ScoredSample[] = [];
-  const keep = options.keepImages ?? 64;
   try {
-    await scoreSamples(
-      scorer,
-      samples,
-      { batchSize: options.batchSize ?? 16, withMasks: hasMasks, keepImages: true },
-      (r) => {
-        if (results.length >= keep) r.image = undefined;
-        results.push(r);
-      },
-    );
+    await scoreSamples(scorer, samples, { batchSize: options.batchSize ?? 16, withMasks: hasMasks }, (r) => {
+      results.push(r);
+    });
   } finally {
     await scorer.dispose();
     await instance.dispose();

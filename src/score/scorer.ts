@@ -76,8 +76,6 @@ export interface ScoredSample {
   map: Float32Array;
   /** H·W ground-truth mask (1 anomalous) when requested and available, else null. */
   mask: Float32Array | null;
-  /** The preprocessed image (C·H·W) when `keepImages` is set. */
-  image?: Float32Array;
   normalizedScore?: number;
   label?: number;
   normalizedMap?: Float32Array;
@@ -88,7 +86,7 @@ export interface ScoredSample {
 export async function scoreSamples(
   scorer: Scorer,
   samples: readonly Sample[],
-  options: { batchSize: number; withMasks: boolean; keepImages?: boolean },
+  options: { batchSize: number; withMasks: boolean },
   onSample: (result: ScoredSample) => void | Promise<void>,
 ): Promise<void> {
   const plane = scorer.imageSize * scorer.imageSize;
@@ -104,7 +102,6 @@ export async function scoreSamples(
     const n = batch.samples.length;
     const out = await scorer.scoreBatch(batch.images, n);
     for (let i = 0; i < n; i++) {
-      const imageSize = scorer.channels * plane;
       await onSample({
         sample: batch.samples[i],
         score: out.scores[i],
@@ -113,7 +110,6 @@ export async function scoreSamples(
           batch.masks && batch.samples[i].maskPaths.length > 0
             ? batch.masks.slice(i * plane, (i + 1) * plane)
             : null,
-        image: options.keepImages ? batch.images.slice(i * imageSize, (i + 1) * imageSize) : undefined,
         normalizedScore: out.normalizedScores?.[i],
         label: out.labels?.[i],
         normalizedMap: out.normalizedMaps?.slice(i * plane, (i + 1) * plane),
