@@ -21,8 +21,7 @@ export function exportBatchedOnnx(
   frozen: ReadonlyMap<string, Float32Array>,
 ): Uint8Array {
   const input = graph.inputs.find((t) => t.inputName === inputName);
-  if (!input || input.shape[0] !== 1)
-    throw new Error(`export: input "${inputName}" must exist with a batch of 1`);
+  if (input?.shape[0] !== 1) throw new Error(`export: input "${inputName}" must exist with a batch of 1`);
   const free = graph.inputs.filter((t) => !frozen.has(t.inputName!) && t !== input);
   if (free.length)
     throw new Error(`export: inputs without values: ${free.map((t) => t.inputName).join(", ")}`);
@@ -45,7 +44,8 @@ export function exportBatchedOnnx(
   // Body: item [C,H,W] -> [1,C,H,W] -> network -> each output [1,...] -> [...]. Inside the body the
   // network's input is renamed, because a subgraph may not redefine a name of the outer graph.
   const inner = `${inputName}__one`;
-  for (const node of body.node) node.input = (node.input ?? []).map((name) => (name === inputName ? inner : name));
+  for (const node of body.node)
+    node.input = (node.input ?? []).map((name) => (name === inputName ? inner : name));
   body.node.unshift({
     name: "unsqueeze_item",
     opType: "Reshape",

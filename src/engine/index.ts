@@ -9,7 +9,6 @@ export { EngineError, NonFiniteError, ShapeError } from "./errors.js";
 export { type DType, Graph, Tensor, trace, withScope } from "./ir.js";
 export { Binding, bind, Module, ModuleGroup, Parameter } from "./module.js";
 export { evaluateReference } from "./reference.js";
-export * from "./safetensors.js";
 export {
   allocate,
   CompiledGraph,
@@ -18,6 +17,7 @@ export {
   type RuntimeOptions,
   runtimeVersion,
 } from "./runtime.js";
+export * from "./safetensors.js";
 export * from "./step.js";
 
 import { defaultRuntimeOptions, runtimeVersion } from "./runtime.js";

@@ -70,8 +70,14 @@ export interface ThresholdRecord {
 }
 
 /** Write the weights and the manifest of a trained model. */
-export async function saveModelDirectory(dir: string, instance: MethodInstance, manifest: ModelManifest): Promise<void> {
-  await saveSafetensors(join(dir, WEIGHTS_FILE), new ModuleGroup(instance.modules), { method: manifest.method });
+export async function saveModelDirectory(
+  dir: string,
+  instance: MethodInstance,
+  manifest: ModelManifest,
+): Promise<void> {
+  await saveSafetensors(join(dir, WEIGHTS_FILE), new ModuleGroup(instance.modules), {
+    method: manifest.method,
+  });
   await writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
