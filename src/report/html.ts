@@ -49,7 +49,12 @@ export function escapeHtml(text: string): string {
   );
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3));
+const fmt = (v: number) =>
+  Number.isInteger(v)
+    ? String(v)
+    : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4
+      ? v.toFixed(4)
+      : v.toExponential(3);
 
 function outcome(t: ReportTile): "FP" | "FN" | "TP" | "TN" {
   if (t.predictedLabel === 1) return t.label === 1 ? "TP" : "FP";
@@ -143,7 +148,7 @@ export function histogramSvg(
       .join("");
   const xTicks: Array<[number, string]> = [0, 0.5, 1].map((t) => [sx(lo + t * span), fmt(lo + t * span)]);
   const yTicks: Array<[number, string]> = [0, 0.5, 1].map((t) => [sy(t * top), (t * top).toFixed(2)]);
-  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="score histograms">${axes("image score", "fraction of images", xTicks, yTicks)}${bars(normal, "normal")}${bars(anomalous, "anomalous")}<line x1="${sx(threshold)}" y1="${PAD.top}" x2="${sx(threshold)}" y2="${H - PAD.bottom}" class="threshold"/><text x="${sx(threshold) + 4}" y="${PAD.top + 10}" class="label">threshold</text></svg>`;
+  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="score histograms">${axes("image score", "fraction of images", xTicks, yTicks)}${bars(normal, "normal")}${bars(anomalous, "anomalous")}<line x1="${sx(threshold)}" y1="${PAD.top}" x2="${sx(threshold)}" y2="${H - PAD.bottom}" class="threshold"/><text x="${sx(threshold) + (sx(threshold) > W / 2 ? -4 : 4)}" y="${PAD.top + 10}" text-anchor="${sx(threshold) > W / 2 ? "end" : "start"}" class="label">threshold</text></svg>`;
 }
 
 const STYLE = `
