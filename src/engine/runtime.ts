@@ -4,7 +4,9 @@
  * `CompiledGraph.create(graph, outputs)` builds one `InferenceSession` for one traced graph (fixed
  * shapes). `run(feeds, into)` passes host arrays without copying them and, when `into` gives output
  * buffers, lets ORT write the results straight into them (used for double-buffered training state,
- * so parameters and optimiser moments are never copied on the JavaScript side).
+ * so parameters and optimiser moments are never copied on the JavaScript side). The onnxruntime-node
+ * binding still returns every output in a fresh ArrayBuffer it fills natively; for the reference AE's
+ * training state (4.14 M floats) that costs 3–5 ms of a ~230 ms step (bench/step-overhead.ts).
  */
 import { availableParallelism } from "node:os";
 import ort from "onnxruntime-node";
