@@ -1,23 +1,13 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli as cli, cliMain as main } from "../e2e/helpers.js";
 
-const main = join("dist", "cli", "main.js");
 const root = await mkdtemp(join(tmpdir(), "anomalyscope-synth-cli-"));
 
-beforeAll(() => {
-  // Other parts of the project may have transient type errors; the build still emits JavaScript.
-  spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "ignore" });
-  expect(existsSync(join("dist", "cli", "commands", "synth.js"))).toBe(true);
-});
 afterAll(() => rm(root, { recursive: true, force: true }));
-
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [main, ...args], { encoding: "utf8" });
-}
 
 describe("anomalyscope synth", () => {
   it("writes a data set and exits 0", async () => {
