@@ -104,6 +104,21 @@ function parameterCell(p: Parameter, input: string, output: string): StateCell {
   };
 }
 
+/** State held by the step itself (optimiser moments), zero-initialised. */
+function ownedCell(input: string, size: number): StateCell {
+  let current: Float32Array = new Float32Array(size);
+  return {
+    input,
+    output: `next.${input}`,
+    size,
+    current: () => current,
+    replace: (next) => {
+      current = next;
+    },
+    spare: new Float32Array(size),
+  };
+}
+
 /** Graph input names of every bound parameter and buffer. */
 type BoundState = ReadonlyArray<readonly [string, Parameter]>;
 
@@ -311,21 +326,9 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
       const paramName = binding.names.get(p)!;
       const state = optimizer.stateNames.map((stateName) => {
         const key = `${stateName}/${paramName}`;
-        const input = `optimizer.${key}`;
-        const buffers = [new Float32Array(p.size), new Float32Array(p.size)];
-        let current: Float32Array = buffers[0];
-        const cell: StateCell = {
-          input,
-          output: `next.${input}`,
-          size: p.size,
-          current: () => current,
-          replace: (next) => {
-            current = next;
-          },
-          spare: buffers[1],
-        };
+        const cell = ownedCell(`optimizer.${key}`, p.size);
         moments.set(key, cell);
-        return T.input(input, p.shape);
+        return T.input(cell.input, p.shape);
       });
       return { value: values[i], grad: grads[i], state };
     });
