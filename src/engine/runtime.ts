@@ -22,16 +22,16 @@ export interface RuntimeOptions {
 }
 
 /**
- * Threads: every available core. Optimisation level "extended", by measurement (bench/step-overhead.ts,
- * reference AE training step 128/16, Adam, 2 threads, interleaved rounds on a shared 2-vCPU machine,
- * fastest round of three runs): "basic" 224–227 ms, "extended" 228–230 ms, "all" 231–292 ms. "all"
- * (which adds NCHWc layout transforms) was never faster and often slower; "basic" and "extended" are
- * equal within the noise, and "extended" also fuses the composite ops other methods trace from
- * primitives (layer norm, GELU, attention).
+ * Threads: every available core. Optimisation level "basic", by measurement (bench/step-overhead.ts:
+ * reference AE training step 128/16, Adam, 2 threads, the three levels in interleaved rounds on a
+ * shared 2-vCPU machine; fastest round of each of four runs): "basic" 224/226/227/232 ms, "extended"
+ * 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in every run (by 1–3 %); "all"
+ * (which adds NCHWc layout transforms) was never faster. A graph that gains from "extended"'s fusions
+ * (layer norm, GELU, attention written from primitives) can ask for it through `RuntimeOptions`.
  */
 export const defaultRuntimeOptions: Required<RuntimeOptions> = {
   threads: availableParallelism(),
-  optimizationLevel: "extended",
+  optimizationLevel: "basic",
 };
 
 const ortType: Record<DType, "float32" | "int64" | "bool"> = {
