@@ -9,6 +9,14 @@
 /** Base class of every error caused by the user's input. The message names the file or option. */
 export class UserError extends Error {
   override name = "UserError";
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 1;
+}
+
+/** The user stopped the work (Ctrl-C); what was saved is named in the message. Exit code 130. */
+export class InterruptedError extends UserError {
+  override name = "InterruptedError";
+  override readonly exitCode = 130;
 }
 
 /** A file could not be read or decoded. `reason` is a short machine-readable cause. */

@@ -2,7 +2,7 @@
 /**
  * The `anomalyscope` command line. Each verb lives in `src/cli/commands/<verb>.ts` and registers itself
  * through `register(program)`; this file only wires them and maps errors to exit codes
- * (0 success, 1 user error with a one-line reason, 2 internal error, 130 interrupted).
+ * (0 success, 1 user error with a one-line reason, 2 internal error, 130 interrupted by Ctrl-C).
  */
 import { Command, CommanderError } from "commander";
 import { UserError } from "../errors.js";
@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof UserError) {
       process.stderr.write(`anomalyscope: ${error.message.split("\n")[0]}\n`);
-      return 1;
+      return error.exitCode;
     }
     process.stderr.write(`anomalyscope: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
     return 2;

@@ -26,6 +26,19 @@ export interface ScoringDefaults {
   notes: string[];
 }
 
+/**
+ * Training-time augmentation a method allows (applied by the trainer on host arrays): horizontal
+ * flip, random affine (translation as a fraction of the side, isotropic scale range, rotation in
+ * degrees) with zero fill, nearest or bilinear resampling.
+ */
+export interface Augmentation {
+  flip: boolean;
+  translate: number;
+  scale: readonly [number, number];
+  rotation: number;
+  interpolation: "nearest" | "bilinear";
+}
+
 export interface MethodContext {
   imageSize: number;
   channels: number;
@@ -82,5 +95,7 @@ export interface MethodDefinition<Config extends object = object> {
   /** Default epochs, batch size and image size (a CLI flag overrides them). */
   defaults: { epochs: number; batchSize: number; imageSize: number };
   scoring(config: Config): ScoringDefaults;
+  /** Augmentation used in training (default none). */
+  augmentation?(config: Config): Partial<Augmentation>;
   create(config: Config, context: MethodContext): MethodInstance;
 }

@@ -4,15 +4,10 @@
  * centre with zero fill, like torchvision's RandomAffine. Nearest-neighbour resampling by default
  * (torchvision's default, which SQUID's official runs used) or bilinear.
  */
+import type { Augmentation } from "../methods/contract.js";
 import type { Random } from "../util/random.js";
 
-export interface Augmentation {
-  flip: boolean;
-  translate: number;
-  scale: readonly [number, number];
-  rotation: number;
-  interpolation: "nearest" | "bilinear";
-}
+export type { Augmentation };
 
 export const noAugmentation: Augmentation = {
   flip: false,

@@ -16,7 +16,7 @@ import { batches, type Dataset, loadDataset, type Sample, summarize } from "../d
 import { NonFiniteError } from "../engine/index.js";
 import { ModuleGroup } from "../engine/module.js";
 import { readSafetensors, writeSafetensors } from "../engine/safetensors.js";
-import { OptionError, UserError } from "../errors.js";
+import { InterruptedError, OptionError, UserError } from "../errors.js";
 import { readImage } from "../io/index.js";
 import type { MethodDefinition, MethodInstance } from "../methods/contract.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
@@ -48,6 +48,7 @@ export interface TrainOptions {
   earlyStoppingPatience?: number;
   /** Percentile of normal validation scores used as threshold when validation has no anomalies. */
   thresholdPercentile?: number;
+  /** Overrides the method's augmentation (e.g. `{ flip: false }`). */
   augmentation?: Partial<Augmentation>;
   /** Called after every epoch (tests use it to interrupt a run). */
   onEpochEnd?: (epoch: number) => void;
@@ -67,10 +68,6 @@ export interface TrainResult {
   history: EpochRecord[];
   wallSeconds: number;
   manifest: ModelManifest;
-}
-
-export class InterruptedError extends UserError {
-  override name = "InterruptedError";
 }
 
 export class TrainingDivergedError extends UserError {
@@ -149,7 +146,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const first = await readImage(dataset.train[0].path, { slice: dataset.train[0].slice });
   const channels = method.channels(config, first.channels);
   const instance = method.create(config, { imageSize, channels, random: new Random(seed) });
-  const augmentation: Augmentation = { ...noAugmentation, ...options.augmentation };
+  const augmentation: Augmentation = {
+    ...noAugmentation,
+    ...method.augmentation?.(config),
+    ...options.augmentation,
+  };
 
   await mkdir(options.out, { recursive: true });
   const checkpointPath = join(options.out, CHECKPOINT_FILE);
