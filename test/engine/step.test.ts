@@ -268,7 +268,9 @@ describe("steps sharing modules", () => {
     let av = 1;
     let bv = 2;
     for (let i = 0; i < 3; i++) {
+      const bArray = b.w.value;
       await stepA.run({});
+      expect(b.w.value).toBe(bArray);
       av -= 0.5 * av;
       expect(a.w.value[0]).toBeCloseTo(av, 6);
       const { loss } = await stepB.run({});
