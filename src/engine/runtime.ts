@@ -26,7 +26,8 @@ export interface RuntimeOptions {
  * reference AE training step 128/16, Adam, 2 threads, the three levels in interleaved rounds on a
  * shared 2-vCPU machine; fastest round of each of four runs): "basic" 224/226/227/232 ms, "extended"
  * 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in every run (by 1–3 %); "all"
- * (which adds NCHWc layout transforms) was never faster. A graph that gains from "extended"'s fusions
+ * (which adds NCHWc layout transforms) was never faster. The engine benchmark's own comparison
+ * (docs/bench/engine.json, fastest round median) agrees: basic 257, extended 264, all 287 ms. A graph that gains from "extended"'s fusions
  * (layer norm, GELU, attention written from primitives) can ask for it through `RuntimeOptions`.
  */
 export const defaultRuntimeOptions: Required<RuntimeOptions> = {
