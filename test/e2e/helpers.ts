@@ -33,21 +33,26 @@ export function runCli(args: string[], options: { cwd?: string } = {}): CliResul
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface BackgroundCli {
+  matched: boolean;
+  kill: () => void;
+  interrupt: () => void;
+  exit: Promise<number | null>;
+}
+
 /** Start the CLI in the background; resolves when `until` matches its stderr, or it exits. */
-export function startCli(
-  args: string[],
-  until: RegExp,
-): Promise<{ kill: () => void; matched: boolean; exit: Promise<number | null> }> {
+export function startCli(args: string[], until: RegExp): Promise<BackgroundCli> {
   ensureBuilt();
   const child = spawn(process.execPath, [cliMain, ...args], { cwd: repoRoot });
   const exit = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+  const controls = { kill: () => child.kill("SIGKILL"), interrupt: () => child.kill("SIGINT"), exit };
   return new Promise((resolveStart) => {
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
-      if (until.test(stderr)) resolveStart({ kill: () => child.kill("SIGKILL"), matched: true, exit });
+      if (until.test(stderr)) resolveStart({ ...controls, matched: true });
     });
-    child.on("exit", () => resolveStart({ kill: () => {}, matched: false, exit }));
+    child.on("exit", () => resolveStart({ ...controls, matched: false }));
   });
 }
 
