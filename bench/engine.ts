@@ -8,11 +8,12 @@
  * (bench/engine_torch.py) as separate processes, so each side's peak RSS is its own, then alternates
  * rounds (ORT, PyTorch, ORT, ...) of `warmup` untimed and `steps` timed steps, and takes medians over
  * all timed steps of each side. Optional extras: `--profile` (ORT profiles of the training steps,
- * time per op type and time outside ORT's kernels) and `--opt-levels` (ORT graph optimisation levels
- * on the 128/16 training step). Writes docs/bench/engine.json and the section of docs/results.md
+ * time per op type and time outside ORT's kernels), `--session-options` (ORT optimisation levels and
+ * spin-waiting on the 128/16 training step, ORT only) and `--frozen` (inference with weights fed at
+ * every run vs embedded, ORT only). Writes docs/bench/engine.json and the section of docs/results.md
  * between `<!-- bench:engine:start -->` and `<!-- bench:engine:end -->`.
  *
- * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --opt-levels
+ * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --session-options --frozen
  *        --no-write (print only).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -21,6 +22,7 @@ import { availableParallelism, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import type { RuntimeOptions } from "../src/engine/runtime.js";
 import { type ProfileSummary, summariseProfile } from "./profile.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -88,7 +90,8 @@ function parseArgs(argv: string[]) {
     warmup: get("--warmup", 2),
     only: onlyIndex >= 0 ? argv[onlyIndex + 1].split(",").map((s) => s.trim()) : undefined,
     profile: argv.includes("--profile"),
-    optLevels: argv.includes("--opt-levels"),
+    sessionOptions: argv.includes("--session-options"),
+    frozen: argv.includes("--frozen"),
     write: !argv.includes("--no-write"),
   };
 }
@@ -185,22 +188,16 @@ class Worker {
   }
 }
 
+/** What an ORT worker varies (see bench/engine_ort.ts `WorkerConfig`); unset = the engine's defaults. */
 interface OrtOptions {
-  optimizationLevel?: "disabled" | "basic" | "extended" | "all";
-  extra?: Record<string, string>;
+  runtime?: RuntimeOptions;
+  frozen?: boolean;
   profileDir?: string;
 }
 
-function ortWorker(root: string, c: Configuration, threads: number, options: OrtOptions = {}): Worker {
+function ortWorker(root: string, c: Configuration, options: OrtOptions = {}): Worker {
   const script = join(dirname(fileURLToPath(import.meta.url)), "engine_ort.js");
-  const config = {
-    mode: c.mode,
-    size: c.size,
-    batch: c.batch,
-    threads,
-    optimizationLevel: "all",
-    ...options,
-  };
+  const config = { mode: c.mode, size: c.size, batch: c.batch, ...options };
   const env = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
   return new Worker(`ORT worker (${c.name})`, process.execPath, [script, JSON.stringify(config)], {
     ...env,
@@ -259,11 +256,10 @@ function convGflop(c: Configuration): number {
 async function measure(
   root: string,
   c: Configuration,
-  threads: number,
   args: ReturnType<typeof parseArgs>,
 ): Promise<ConfigResult> {
-  const ort = ortWorker(root, c, threads);
-  const torch = torchWorker(root, threads);
+  const ort = ortWorker(root, c);
+  const torch = torchWorker(root, availableParallelism());
   await Promise.all([ort.send({ cmd: "hello" }), torch.send({ cmd: "hello" })]);
   const round = {
     cmd: "round",
@@ -313,34 +309,22 @@ async function measure(
   };
 }
 
-interface OptLevelResult {
-  level: string;
+interface VariantResult {
+  config: string;
+  variant: string;
   median_ms: number;
   q1_ms: number;
   round_medians_ms: number[];
 }
 
-/**
- * The 128/16 training step at each ORT graph optimisation level, and at level "all" with the intra-op
- * thread pool's spin-waiting turned off (`session.intra_op.allow_spinning = 0`), interleaved round by round.
- */
-async function optLevels(
+/** ORT-only A/B of engine options on one configuration: one worker per variant, interleaved round by round. */
+async function compareVariants(
   root: string,
-  threads: number,
+  c: Configuration,
+  variants: ReadonlyArray<{ name: string; options: OrtOptions }>,
   args: ReturnType<typeof parseArgs>,
-): Promise<OptLevelResult[]> {
-  const c = CONFIGURATIONS[2];
-  const variants: Array<{ level: string; options: OrtOptions }> = [
-    { level: "disabled", options: { optimizationLevel: "disabled" } },
-    { level: "basic", options: { optimizationLevel: "basic" } },
-    { level: "extended", options: { optimizationLevel: "extended" } },
-    { level: "all", options: { optimizationLevel: "all" } },
-    {
-      level: "all, no spinning",
-      options: { optimizationLevel: "all", extra: { "intra_op.allow_spinning": "0" } },
-    },
-  ];
-  const workers = variants.map((v) => ortWorker(root, c, threads, v.options));
+): Promise<VariantResult[]> {
+  const workers = variants.map((v) => ortWorker(root, c, v.options));
   await Promise.all(workers.map((w) => w.send({ cmd: "hello" })));
   const times: number[][] = variants.map(() => []);
   const rounds: number[][] = variants.map(() => []);
@@ -353,23 +337,40 @@ async function optLevels(
   }
   await Promise.all(workers.map((w) => w.close()));
   return variants.map((v, i) => ({
-    level: v.level,
+    config: c.name,
+    variant: v.name,
     median_ms: median(times[i]),
     q1_ms: quartile1(times[i]),
     round_medians_ms: rounds[i],
   }));
 }
 
+/** Session options on the 128/16 training step: optimisation levels and intra-op spin-waiting. */
+const SESSION_VARIANTS: ReadonlyArray<{ name: string; options: OrtOptions }> = [
+  { name: "basic (default)", options: {} },
+  { name: "extended", options: { runtime: { optimizationLevel: "extended" } } },
+  { name: "all", options: { runtime: { optimizationLevel: "all" } } },
+  {
+    name: "basic, no spinning",
+    options: { runtime: { sessionConfig: { "session.intra_op.allow_spinning": "0" } } },
+  },
+];
+
+/** Inference with the weights fed at every run vs embedded as initializers (`frozen`). */
+const FROZEN_VARIANTS: ReadonlyArray<{ name: string; options: OrtOptions }> = [
+  { name: "weights fed", options: { frozen: false } },
+  { name: "frozen (default)", options: { frozen: true } },
+];
+
 async function profile(
   root: string,
   c: Configuration,
-  threads: number,
   args: ReturnType<typeof parseArgs>,
 ): Promise<ProfileSummary> {
   const dir = join(root, ".bench", "profiles");
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
-  const worker = ortWorker(root, c, threads, { profileDir: dir });
+  const worker = ortWorker(root, c, { profileDir: dir });
   await worker.send({ cmd: "hello" });
   const reply = await worker.send({ cmd: "profile", steps: args.steps });
   await worker.close();
@@ -459,11 +460,11 @@ function renderSection(report: Report): string {
       "interleaving spreads that over both sides, and the lower-quartile ratio is given as a less noisy companion.",
     "",
   );
-  if (report.optLevels) {
-    lines.push("ORT graph optimisation level, training step 128/16 (ORT only, interleaved):", "");
-    lines.push("| level | median | lower quartile |", "|---|---:|---:|");
-    for (const o of report.optLevels)
-      lines.push(`| ${o.level} | ${fmtMs(o.median_ms)} | ${fmtMs(o.q1_ms)} |`);
+  if (report.variants) {
+    lines.push("Engine options, ORT only (one worker per variant, interleaved round by round):", "");
+    lines.push("| configuration | variant | median | lower quartile |", "|---|---|---:|---:|");
+    for (const v of report.variants)
+      lines.push(`| ${v.config} | ${v.variant} | ${fmtMs(v.median_ms)} | ${fmtMs(v.q1_ms)} |`);
     lines.push("");
   }
   if (report.profiles) {
@@ -523,7 +524,7 @@ interface Report {
   parameters: number;
   machine: ReturnType<typeof machineInfo>;
   results: ConfigResult[];
-  optLevels?: OptLevelResult[];
+  variants?: VariantResult[];
   profiles?: ProfileSummary[];
 }
 
@@ -541,25 +542,32 @@ async function main(): Promise<void> {
   const results: ConfigResult[] = [];
   for (const c of configs) {
     console.log(`${c.name}:`);
-    const r = await measure(root, c, threads, args);
+    const r = await measure(root, c, args);
     results.push(r);
     console.log(
       `  median ORT ${fmtMs(r.ort.median_ms)}, PyTorch ${fmtMs(r.torch.median_ms)} -> ${r.ratio.toFixed(2)}x` +
         (r.target !== undefined ? ` (target ≤ ${r.target}x: ${r.met ? "met" : "missed"})` : ""),
     );
   }
-  let levels: OptLevelResult[] | undefined;
-  if (args.optLevels) {
-    console.log("ORT optimisation levels (train 128/16):");
-    levels = await optLevels(root, threads, args);
-    for (const l of levels) console.log(`  ${l.level}: ${fmtMs(l.median_ms)}`);
+  const variants: VariantResult[] = [];
+  if (args.sessionOptions) {
+    console.log("ORT session options (train 128/16):");
+    const c = CONFIGURATIONS.find((x) => x.name === "train 128/16")!;
+    variants.push(...(await compareVariants(root, c, SESSION_VARIANTS, args)));
   }
+  if (args.frozen) {
+    for (const c of CONFIGURATIONS.filter((x) => x.mode === "infer")) {
+      console.log(`frozen weights (${c.name}):`);
+      variants.push(...(await compareVariants(root, c, FROZEN_VARIANTS, args)));
+    }
+  }
+  for (const v of variants) console.log(`  ${v.config}, ${v.variant}: ${fmtMs(v.median_ms)}`);
   let profiles: ProfileSummary[] | undefined;
   if (args.profile) {
     profiles = [];
     for (const c of CONFIGURATIONS.filter((x) => x.name === "train 128/16" || x.name === "train 256/16")) {
       console.log(`profiling ${c.name} ...`);
-      const p = await profile(root, c, threads, args);
+      const p = await profile(root, c, args);
       profiles.push(p);
       console.log(
         `  ${p.by_op
@@ -579,7 +587,7 @@ async function main(): Promise<void> {
     parameters: 1378657,
     machine,
     results,
-    ...(levels ? { optLevels: levels } : {}),
+    ...(variants.length ? { variants } : {}),
     ...(profiles ? { profiles } : {}),
   };
   const section = renderSection(report);

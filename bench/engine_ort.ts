@@ -5,125 +5,134 @@
  *
  *   {"cmd":"hello"}                                     -> versions, thread count, graph size
  *   {"cmd":"round","warmup":w,"steps":s}                -> {"times_ms":[...],"run_ms":[...],...}
- *   {"cmd":"profile","steps":s}                         -> {"file": "<ORT profile JSON>", ...}
+ *   {"cmd":"profile","steps":s}                         -> {"times_ms":[...],"run_ms":[...],...}
  *   {"cmd":"quit"}
  *
- * The configuration (mode, size, batch, threads, session options) comes from argv[2] as JSON. A
- * training step feeds every parameter, Adam moment and running statistic and lets ORT write the next
- * values straight into a second set of preallocated buffers, then swaps the two sets (double
- * buffering, as the engine's step does), so no parameter is copied on the JavaScript side.
- * `times_ms` is the whole step as a caller sees it; `run_ms` only the `session.run` call.
+ * It measures what users get: the project's reference autoencoder (`ConvAutoencoder`,
+ * src/methods/ae/network.ts) trained by the engine's `compileStep` with `Adam` (MSE loss, batch-norm
+ * running statistics updated), and run for inference by `compileFunction` in evaluation mode (frozen
+ * weights unless the configuration says otherwise). The configuration (mode, size, batch, runtime
+ * options) comes from argv[2] as JSON. `times_ms` is the whole call as a caller sees it (`step.run` or
+ * `fn.run`); `run_ms` only ONNX Runtime's `session.run` inside it.
  */
 import { createInterface } from "node:readline";
 import ort from "onnxruntime-node";
-import { type BuiltGraph, buildInference, buildTrainStep } from "./ae_graph.js";
+import * as T from "../src/engine/api.js";
+import { withScope } from "../src/engine/ir.js";
+import type { RuntimeOptions } from "../src/engine/runtime.js";
+import {
+  type CompiledFunction,
+  compileFunction,
+  compileStep,
+  type TrainingStep,
+} from "../src/engine/step.js";
+import { ConvAutoencoder } from "../src/methods/ae/network.js";
+import { Adam } from "../src/nn/optim.js";
+import { Random } from "../src/util/random.js";
 
 export interface WorkerConfig {
   mode: "train" | "infer";
   size: number;
   batch: number;
-  threads: number;
-  optimizationLevel: "disabled" | "basic" | "extended" | "all";
-  /** Extra session config entries (ORT `extra` session options), e.g. {"session.x": "1"}. */
-  extra?: Record<string, string>;
+  /** Runtime options for the engine (defaults: the engine's). */
+  runtime?: RuntimeOptions;
+  /** Inference only: embed the weights (default: the engine's default for eval-mode modules). */
+  frozen?: boolean;
   /** Directory for profiling output (only used by the "profile" command). */
   profileDir?: string;
 }
 
-type Feeds = Record<string, ort.Tensor>;
+/** Time spent inside `session.run` since the last reset (the engine's runtime calls it once per run). */
+let insideRun = 0;
+type SessionRun = (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>;
+const sessionPrototype = (ort.InferenceSession as unknown as { prototype: { run: SessionRun } }).prototype;
+const sessionRun = sessionPrototype.run;
+sessionPrototype.run = async function (this: ort.InferenceSession, ...args: unknown[]) {
+  const start = performance.now();
+  try {
+    return await sessionRun.apply(this, args);
+  } finally {
+    insideRun += performance.now() - start;
+  }
+};
+
+type Images = { images: { shape: number[] } };
 
 class Runner {
-  private session!: ort.InferenceSession;
-  private readonly graph: BuiltGraph;
-  private current: Feeds = {};
-  private other: Feeds = {};
-  private loss: ort.Tensor | undefined;
-  private y: ort.Tensor | undefined;
-  private stepCount = 0;
-  private readonly x: ort.Tensor;
+  readonly model = new ConvAutoencoder(new Random(1));
+  private readonly images: Float32Array;
+  private trainStep: TrainingStep<Images> | undefined;
+  private inference: CompiledFunction<Images> | undefined;
+  private lastValue = 0;
 
   constructor(private readonly config: WorkerConfig) {
-    this.graph =
-      config.mode === "train"
-        ? buildTrainStep(config.size, config.batch)
-        : buildInference(config.size, config.batch);
-    const xs = new Float32Array(this.graph.inputShape.reduce((a, d) => a * d, 1));
-    let seed = 1;
-    for (let i = 0; i < xs.length; i++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      xs[i] = seed / 4294967296;
-    }
-    this.x = new ort.Tensor("float32", xs, this.graph.inputShape);
-    for (const s of this.graph.state) {
-      this.current[s.name] = new ort.Tensor("float32", Float32Array.from(s.init), s.shape);
-      this.other[s.name] = new ort.Tensor("float32", new Float32Array(s.init.length), s.shape);
-    }
-    if (config.mode === "train") this.loss = new ort.Tensor("float32", new Float32Array(1), []);
-    else this.y = new ort.Tensor("float32", new Float32Array(xs.length), this.graph.inputShape);
+    const random = new Random(2);
+    this.images = Float32Array.from({ length: config.batch * config.size * config.size }, () =>
+      random.uniform(),
+    );
   }
 
-  get built(): BuiltGraph {
-    return this.graph;
-  }
-
+  /** Compile (again) with the configured runtime options, plus profiling when asked. */
   async open(profile: boolean): Promise<void> {
-    if (this.session) await this.session.release();
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: this.config.threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: this.config.optimizationLevel,
-      enableCpuMemArena: true,
-      enableMemPattern: true,
-    };
-    if (profile) {
-      options.enableProfiling = true;
-      options.profileFilePrefix = `${this.config.profileDir ?? "."}/ort_${this.config.mode}_${this.config.size}_${this.config.batch}`;
+    await this.close();
+    const { mode, size, batch } = this.config;
+    const runtime: RuntimeOptions = { ...this.config.runtime };
+    if (profile) runtime.profilePrefix = `${this.config.profileDir ?? "."}/ort_${mode}_${size}_${batch}`;
+    const inputs: Images = { images: { shape: [batch, 1, size, size] } };
+    if (mode === "train") {
+      this.model.train();
+      this.trainStep = await compileStep({
+        name: "bench",
+        modules: [this.model],
+        inputs,
+        build: ({ images }) => {
+          const y = this.model.forward(images);
+          return { loss: withScope("loss", () => T.mean(T.square(T.sub(y, images)))) };
+        },
+        optimizer: new Adam({ lr: 1e-3 }),
+        runtime,
+      });
+    } else {
+      this.model.eval();
+      this.inference = await compileFunction({
+        name: "bench",
+        modules: [this.model],
+        inputs,
+        build: ({ images }) => ({ y: this.model.forward(images) }),
+        ...(this.config.frozen !== undefined ? { frozen: this.config.frozen } : {}),
+        runtime,
+      });
     }
-    if (this.config.extra) options.extra = { session: this.config.extra };
-    this.session = await ort.InferenceSession.create(this.graph.model, options);
   }
 
-  /** One step; returns [whole step ms, session.run ms]. */
+  /** One step; returns [whole call ms, session.run ms]. */
   async step(): Promise<[number, number]> {
+    insideRun = 0;
     const start = performance.now();
-    let runMs: number;
-    if (this.config.mode === "train") {
-      this.stepCount++;
-      const lr = 1e-3;
-      const feeds: Feeds = {
-        x: this.x,
-        ...this.current,
-        step_size: new ort.Tensor("float32", Float32Array.of(lr / (1 - 0.9 ** this.stepCount)), []),
-        bias_correction2_sqrt: new ort.Tensor(
-          "float32",
-          Float32Array.of(Math.sqrt(1 - 0.999 ** this.stepCount)),
-          [],
-        ),
-      };
-      const fetches: Record<string, ort.Tensor> = { loss: this.loss! };
-      for (const s of this.graph.state) fetches[this.graph.next[s.name]] = this.other[s.name];
-      const runStart = performance.now();
-      await this.session.run(feeds, fetches);
-      runMs = performance.now() - runStart;
-      [this.current, this.other] = [this.other, this.current];
+    if (this.trainStep) {
+      this.lastValue = (await this.trainStep.run({ images: this.images })).loss;
     } else {
-      const runStart = performance.now();
-      await this.session.run({ x: this.x, ...this.current }, { y: this.y! });
-      runMs = performance.now() - runStart;
+      const out = await this.inference!.run({ images: this.images });
+      this.lastValue = (out.y as Float32Array)[0];
     }
-    return [performance.now() - start, runMs];
+    return [performance.now() - start, insideRun];
   }
 
   value(): number {
-    return this.config.mode === "train"
-      ? (this.loss!.data as Float32Array)[0]
-      : (this.y!.data as Float32Array)[0];
+    return this.lastValue;
   }
 
   /** Stop profiling; ORT writes the trace to a file named by the prefix and a timestamp. */
-  endProfiling(): void {
-    this.session.endProfiling();
+  async endProfiling(): Promise<void> {
+    if (this.trainStep) this.trainStep.endProfiling();
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    await this.trainStep?.release();
+    await this.inference?.release();
+    this.trainStep = undefined;
+    this.inference = undefined;
   }
 }
 
@@ -131,11 +140,21 @@ function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+async function timed(runner: Runner, warmup: number, steps: number) {
+  for (let i = 0; i < warmup; i++) await runner.step();
+  const times: number[] = [];
+  const runs: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const [t, r] = await runner.step();
+    times.push(t);
+    runs.push(r);
+  }
+  return { times_ms: times, run_ms: runs };
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as WorkerConfig;
-  const buildStart = performance.now();
   const runner = new Runner(config);
-  const buildMs = performance.now() - buildStart;
   const openStart = performance.now();
   await runner.open(false);
   const openMs = performance.now() - openStart;
@@ -150,37 +169,21 @@ async function main(): Promise<void> {
         reply({
           ok: true,
           ort: ort.env.versions.node ?? ort.env.versions.common,
-          threads: config.threads,
-          parameters: runner.built.parameterCount,
-          nodes: runner.built.nodeCount,
-          model_bytes: runner.built.model.length,
-          trace_ms: buildMs,
-          session_ms: openMs,
+          runtime: config.runtime ?? {},
+          parameters: runner.model.parameterCount(),
+          compile_ms: openMs,
           peak_rss_mb: peakRssMb(),
         });
       } else if (cmd.cmd === "round") {
-        for (let i = 0; i < (cmd.warmup ?? 2); i++) await runner.step();
-        const times: number[] = [];
-        const runs: number[] = [];
-        for (let i = 0; i < (cmd.steps ?? 8); i++) {
-          const [t, r] = await runner.step();
-          times.push(t);
-          runs.push(r);
-        }
-        reply({ ok: true, times_ms: times, run_ms: runs, value: runner.value(), peak_rss_mb: peakRssMb() });
+        const result = await timed(runner, cmd.warmup ?? 2, cmd.steps ?? 8);
+        reply({ ok: true, ...result, value: runner.value(), peak_rss_mb: peakRssMb() });
       } else if (cmd.cmd === "profile") {
+        if (config.mode !== "train") throw new Error("profiles are taken of training steps");
         await runner.open(true);
-        for (let i = 0; i < 2; i++) await runner.step();
-        const times: number[] = [];
-        const runs: number[] = [];
-        for (let i = 0; i < (cmd.steps ?? 8); i++) {
-          const [t, r] = await runner.step();
-          times.push(t);
-          runs.push(r);
-        }
-        runner.endProfiling();
+        const result = await timed(runner, 2, cmd.steps ?? 8);
+        await runner.endProfiling();
         await runner.open(false);
-        reply({ ok: true, times_ms: times, run_ms: runs, peak_rss_mb: peakRssMb() });
+        reply({ ok: true, ...result, peak_rss_mb: peakRssMb() });
       } else {
         reply({ ok: false, error: `unknown command ${cmd.cmd}` });
       }

@@ -4,8 +4,9 @@
  * input and weight gradients of Conv and ConvTranspose, batch norm and element-wise backward, Adam),
  * and how much of a step is spent outside ORT's kernels.
  *
- * Roles come from node names: the benchmark graph scopes its nodes as `forward/<layer>`, `loss`,
- * `adam`, and reverse-mode differentiation names its nodes `grad(<scope of the forward node>)`.
+ * Roles come from node names: layers scope their nodes by path (`encoder.3`, `decoder.0`), the
+ * benchmark scopes its loss as `loss`, `compileStep` the optimiser's update as `optimizer`, and reverse-
+ * mode differentiation names its nodes `grad(<scope of the forward node>)`.
  * Nodes that ORT fuses keep the first node's name (plus a suffix), which is good enough for roles.
  */
 import { readFileSync } from "node:fs";
@@ -43,7 +44,7 @@ function outputShape(e: TraceEvent): number[] | undefined {
 /** Which part of the training step a node belongs to. */
 function roleOf(node: string, op: string, shape: number[] | undefined): string {
   const backward = node.includes("grad(");
-  if (node.startsWith("adam")) return "Adam update";
+  if (node.startsWith("optimizer")) return "Adam update";
   if (node.startsWith("loss")) return "loss";
   const spatial = shape && shape.length === 4 ? Math.max(shape[2], shape[3]) : undefined;
   if (!backward) {
@@ -51,7 +52,7 @@ function roleOf(node: string, op: string, shape: number[] | undefined): string {
     if (op === "ConvTranspose") return "forward ConvTranspose";
     return "forward BN/activations";
   }
-  const fromTransposed = /grad\(forward\/d\d/.test(node);
+  const fromTransposed = node.includes("grad(decoder.");
   if (op === "Conv" || op.startsWith("FusedConv")) {
     // A weight gradient is a Conv whose output is kernel-sized (before the crop).
     if (spatial !== undefined && spatial <= 8)

@@ -98,6 +98,11 @@ export class Module {
     return this.train(false);
   }
 
+  /** Whether this module or any sub-module is in training mode. */
+  anyTraining(): boolean {
+    return this.training || [...this.children.values()].some((m) => m.anyTraining());
+  }
+
   /** The traced tensor of a parameter or buffer of this module (requires `bind`). */
   protected use(p: Parameter): Tensor {
     const binding = currentBinding();

@@ -6,23 +6,28 @@
  * buffers, lets ORT write the results straight into them (used for double-buffered training state,
  * so parameters and optimiser moments are never copied on the JavaScript side). The onnxruntime-node
  * binding still returns every output in a fresh ArrayBuffer it fills natively; for the reference AE's
- * training state (4.14 M floats) that costs 3–5 ms of a ~230 ms step (bench/step-overhead.ts).
+ * training state (4.14 M floats) that costs 3–5 ms of a ~230 ms step (measured with bench/step-overhead.ts,
+ * since folded into `npm run bench:engine`, which reports the step and its `session.run` separately).
  */
 import { availableParallelism } from "node:os";
 import ort from "onnxruntime-node";
 import { EngineError } from "./errors.js";
 import type { DType, Graph, Tensor } from "./ir.js";
-import { toOnnx } from "./onnx.js";
+import { buildGraphProto, encodeModel } from "./onnx.js";
 
 export type HostArray = Float32Array | BigInt64Array | Uint8Array;
 
 export interface RuntimeOptions {
   threads?: number;
   optimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  /** ORT session configuration entries, e.g. `{ "session.intra_op.allow_spinning": "0" }`. */
+  sessionConfig?: Record<string, string>;
+  /** Write an ORT profile (a Chrome trace JSON) under this file prefix; see `CompiledGraph.endProfiling`. */
+  profilePrefix?: string;
 }
 
 /**
- * Threads: every available core. Optimisation level "basic", by measurement (bench/step-overhead.ts:
+ * Threads: every available core. Optimisation level "basic", by measurement (the former bench/step-overhead.ts:
  * reference AE training step 128/16, Adam, 2 threads, the three levels in interleaved rounds on a
  * shared 2-vCPU machine; fastest round of each of four runs): "basic" 224/226/227/232 ms, "extended"
  * 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in every run (by 1–3 %); "all"
@@ -30,7 +35,7 @@ export interface RuntimeOptions {
  * (docs/bench/engine.json, fastest round median) agrees: basic 257, extended 264, all 287 ms. A graph that gains from "extended"'s fusions
  * (layer norm, GELU, attention written from primitives) can ask for it through `RuntimeOptions`.
  */
-export const defaultRuntimeOptions: Required<RuntimeOptions> = {
+export const defaultRuntimeOptions: Required<Pick<RuntimeOptions, "threads" | "optimizationLevel">> = {
   threads: availableParallelism(),
   optimizationLevel: "basic",
 };
@@ -65,26 +70,35 @@ export class CompiledGraph {
     graph: Graph,
     outputs: Record<string, Tensor>,
     options: RuntimeOptions = {},
+    frozen?: ReadonlyMap<string, Float32Array>,
   ): Promise<CompiledGraph> {
     const named = Object.entries(outputs).map(([name, tensor]) => ({ name, tensor }));
-    const bytes = toOnnx(graph, named);
+    const bytes = encodeModel(buildGraphProto(graph, named, { frozen }));
     const settings = { ...defaultRuntimeOptions, ...options };
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: settings.threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: settings.optimizationLevel,
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+    };
+    if (settings.sessionConfig) sessionOptions.extra = { ...settings.sessionConfig };
+    if (settings.profilePrefix) {
+      sessionOptions.enableProfiling = true;
+      sessionOptions.profileFilePrefix = settings.profilePrefix;
+    }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: settings.threads,
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: settings.optimizationLevel,
-        enableCpuMemArena: true,
-        enableMemPattern: true,
-      });
+      session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (error) {
       throw new EngineError(`ONNX Runtime rejected the graph: ${(error as Error).message}`);
     }
     return new CompiledGraph(
       session,
-      graph.inputs.map((t) => ({ name: t.inputName!, dtype: t.dtype, shape: t.shape })),
+      graph.inputs
+        .filter((t) => !frozen?.has(t.inputName!))
+        .map((t) => ({ name: t.inputName!, dtype: t.dtype, shape: t.shape })),
       named.map(({ name, tensor }) => ({ name, dtype: tensor.dtype, shape: tensor.shape })),
       bytes,
     );
@@ -121,6 +135,11 @@ export class CompiledGraph {
     const out: Record<string, HostArray> = {};
     for (const sig of this.outputs) out[sig.name] = results[sig.name].data as HostArray;
     return out;
+  }
+
+  /** Stop profiling (with `profilePrefix`): ORT writes the trace to `<prefix>_<timestamp>.json`. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async release(): Promise<void> {

@@ -27,7 +27,7 @@ import type { Optimizer } from "../nn/optim.js";
 import * as T from "./api.js";
 import { grad } from "./autodiff/grad.js";
 import { EngineError, NonFiniteError } from "./errors.js";
-import { type DType, type Tensor, trace } from "./ir.js";
+import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
 import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./runtime.js";
 
@@ -280,6 +280,11 @@ export class TrainingStep<I extends InputSpecs> {
     this.completed = step;
   }
 
+  /** Write the ORT profile of the runs so far (only with `RuntimeOptions.profilePrefix`). */
+  endProfiling(): void {
+    this.compiled.endProfiling();
+  }
+
   async release(): Promise<void> {
     await this.compiled.release();
   }
@@ -332,7 +337,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
       });
       return { value: values[i], grad: grads[i], state };
     });
-    const updates = optimizer.update(slots, scalars);
+    const updates = withScope("optimizer", () => optimizer.update(slots, scalars));
     trainable.forEach((p, i) => {
       const name = binding.names.get(p)!;
       outputs[`next.${name}`] = updates[i].value;
@@ -368,14 +373,27 @@ export interface FunctionOptions<I extends FunctionInputSpecs> {
   inputs: I;
   /** Traced forward; runs once per batch size, in the modules' train/eval mode at that time. */
   build: (inputs: InputTensors<I>) => Record<string, Tensor>;
+  /**
+   * Embed the values of the modules' parameters and buffers in the compiled graph (ONNX initializers)
+   * instead of feeding them at every run, so that ONNX Runtime can fold and fuse them (batch norm
+   * into the convolution before it, activations into convolutions). Buffers that the forward updates
+   * are still fed. Default: true when every module (and sub-module) is in evaluation mode when the
+   * function is created. A frozen function notices a parameter whose array was replaced (what a
+   * training step does) and recompiles before the next run; after writing into a parameter's array in
+   * place (loading weights with `value.set`), call `refreeze()`.
+   */
+  frozen?: boolean;
   runtime?: RuntimeOptions;
 }
 
 interface CompiledShape {
   compiled: CompiledGraph;
+  /** Parameters and buffers fed at every run (all of them unless frozen). */
   bound: BoundState;
   cells: StateCell[];
   names: Record<string, string>;
+  /** Frozen parameters and the arrays whose values were embedded. */
+  snapshot: ReadonlyArray<readonly [Parameter, Float32Array]>;
 }
 
 /** An inference function compiled once per batch size; buffer updates (if any) are fed back. */
@@ -383,10 +401,13 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
   private readonly cache = new Map<number, Promise<CompiledShape>>();
 
   private readonly options: FunctionOptions<FunctionInputSpecs>;
+  /** Whether parameter values are embedded (see `FunctionOptions.frozen`). */
+  readonly frozen: boolean;
 
   /** @internal use `compileFunction`. */
   constructor(options: FunctionOptions<I>) {
     this.options = options as unknown as FunctionOptions<FunctionInputSpecs>;
+    this.frozen = options.frozen ?? options.modules.every((m) => !m.anyTraining());
   }
 
   /** Batch sizes compiled so far. */
@@ -396,9 +417,13 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
 
   /** Run on `feeds`; the batch size is read from the feeds. Returns freshly allocated outputs. */
   async run(feeds: Feeds<I>): Promise<Record<string, HostArray>> {
-    const { compiled, bound, cells, names } = await this.prepare(
-      this.batchOf(feeds as Record<string, HostArray>),
-    );
+    const batch = this.batchOf(feeds as Record<string, HostArray>);
+    let shape = await this.prepare(batch);
+    if (shape.snapshot.some(([p, value]) => p.value !== value)) {
+      await this.refreeze();
+      shape = await this.prepare(batch);
+    }
+    const { compiled, bound, cells, names } = shape;
     const allFeeds: Record<string, HostArray> = { ...(feeds as Record<string, HostArray>) };
     const into: Record<string, HostArray> = {};
     prepareState(bound, cells, allFeeds, into);
@@ -421,8 +446,17 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
   }
 
   async release(): Promise<void> {
-    for (const entry of this.cache.values()) await (await entry).compiled.release();
+    const entries = [...this.cache.values()];
     this.cache.clear();
+    for (const entry of entries) await (await entry).compiled.release();
+  }
+
+  /**
+   * Drop every compiled shape so that the next run compiles again with the parameters' current values
+   * (needed by a frozen function after its parameters were written in place).
+   */
+  async refreeze(): Promise<void> {
+    await this.release();
   }
 
   private batchOf(feeds: Record<string, HostArray>): number {
@@ -462,8 +496,19 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
       }
       cells = bufferCells(binding, outputs);
     });
-    const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime);
-    return { compiled, bound, cells, names };
+    const snapshot: Array<readonly [Parameter, Float32Array]> = [];
+    const frozenValues = new Map<string, Float32Array>();
+    if (this.frozen) {
+      const updated = new Set(cells.map((cell) => cell.input));
+      for (const [name, p] of bound) {
+        if (updated.has(name)) continue;
+        frozenValues.set(name, p.value);
+        snapshot.push([p, p.value]);
+      }
+      bound = bound.filter(([name]) => !frozenValues.has(name));
+    }
+    const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime, frozenValues);
+    return { compiled, bound, cells, names, snapshot };
   }
 }
 
