@@ -1,37 +1,55 @@
-/** Report rendering: overlays (PNG) and the self-contained HTML report. */
-import { encodePng, type Image, writePng } from "../io/index.js";
-import { overlayPanel } from "./colormap.js";
-
-export { contour, drawContour, overlay, overlayPanel, turbo } from "./colormap.js";
+/**
+ * Report rendering: heat-map overlays (PNG files and inline thumbnails) and the self-contained HTML
+ * report. `writeOverlayPngs` + `writeReport` take a `TestReportInput` (everything computed by `test`);
+ * `renderReport` renders an already-built page model (`ReportInput`).
+ */
 export {
+  contour,
+  cssColour,
+  downscale,
+  drawContour,
+  GROUND_TRUTH_COLOUR,
+  inferno,
+  luminance,
+  mapRange,
+  normalizeMap,
+  type OverlayOptions,
+  overlay,
+  overlayPanel,
+  type PanelOptions,
+  PREDICTED_COLOUR,
+  type Rgb,
+  toRgb,
+} from "./colormap.js";
+export {
+  buildReportPage,
+  colourBarSvg,
   escapeHtml,
+  formatNumber,
+  GRID_LIMIT,
   histogramSvg,
+  niceTicks,
+  type Outcome,
   orderTiles,
-  type ReportInput,
-  type ReportMetric,
-  type ReportTile,
+  outcome,
   renderReport,
+  renderTestReport,
   rocSvg,
+  writeReport,
 } from "./html.js";
-
-/** Write the overlay panel of one image (original | overlay with contours) as a PNG. */
-export async function writeOverlay(
-  path: string,
-  image: Image,
-  normalizedMap: ArrayLike<number>,
-  predictedMask: ArrayLike<number> | null,
-  groundTruth: ArrayLike<number> | null = null,
-): Promise<void> {
-  await writePng(path, overlayPanel(image, normalizedMap, predictedMask, groundTruth));
-}
-
-/** The overlay panel as a PNG data URI, for the HTML report. */
-export async function overlayDataUri(
-  image: Image,
-  normalizedMap: ArrayLike<number>,
-  predictedMask: ArrayLike<number> | null,
-  groundTruth: ArrayLike<number> | null,
-): Promise<string> {
-  const png = await encodePng(overlayPanel(image, normalizedMap, predictedMask, groundTruth));
-  return `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
-}
+export {
+  overlayDataUri,
+  overlayFileName,
+  reportMapRange,
+  writeOverlay,
+  writeOverlayPngs,
+} from "./overlays.js";
+export type {
+  MapRange,
+  ReportInput,
+  ReportMetric,
+  ReportMetrics,
+  ReportTile,
+  TestReportImage,
+  TestReportInput,
+} from "./types.js";
