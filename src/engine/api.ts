@@ -140,6 +140,34 @@ export function straightThrough(value: Tensor, gradientSource: Tensor): Tensor {
   return emit1("StraightThrough", [value, gradientSource]);
 }
 
+/**
+ * Normalisation with batch statistics over `axes` (batch norm in training mode): y = γ·x̂ + β with
+ * x̂ = (x − mean)·rstd, rstd = 1/√(var + eps), the biased variance; `gamma` and `beta` have x's shape
+ * with the reduced axes kept as 1. Returns y and the batch mean and variance (kept dims, no gradient).
+ *
+ * The forward is traced from primitives on stopGradient(x); one graph-only BatchNormTrain node carries
+ * y and its rule gives the closed form dx = γ·rstd·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g
+ * (autodiff/rules.ts), about half the element-wise passes of differentiating the primitives.
+ */
+export function batchNormTrain(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  axes: readonly number[],
+  eps: number,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
+  const resolved = axesOf(x, axes);
+  const fixed = stopGradient(x);
+  const mu = mean(fixed, resolved, true);
+  const centred = sub(fixed, mu);
+  const variance = mean(square(centred), resolved, true);
+  const rstd = rsqrt(add(variance, eps));
+  const xhat = mul(centred, rstd);
+  const value = add(mul(xhat, stopGradient(gamma)), stopGradient(beta));
+  const y = emit1("BatchNormTrain", [value, x, xhat, rstd, gamma, beta], { axes: resolved });
+  return { y, mean: mu, variance };
+}
+
 // ---------------------------------------------------------------- reductions
 
 function axesOf(x: Tensor, axes: number | readonly number[] | undefined): number[] {

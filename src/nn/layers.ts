@@ -8,7 +8,8 @@
  * statistics (running = (1 − momentum)·running + momentum·batch, the running variance from the unbiased
  * batch variance) as buffer updates; in evaluation mode it uses the running statistics, unless
  * `forceBatchStats` is set (SQUID's discriminator BN stays in batch mode at test, §4.8 trap 1), in which
- * case it normalises with the batch statistics and leaves the running statistics unchanged.
+ * case it normalises with the batch statistics and leaves the running statistics unchanged. Batch
+ * statistics go through the engine's `batchNormTrain` (closed-form gradient).
  */
 
 import type { Parameter, Tensor } from "../engine/index.js";
@@ -209,18 +210,17 @@ abstract class BatchNorm extends Layer {
           x.shape.map((d, i) => (i === 1 ? d : 1)),
         );
       const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-      let mean: Tensor;
-      let variance: Tensor;
+      const gamma = perChannel(this.use(this.weight));
+      const beta = perChannel(this.use(this.bias));
       if (this.training || this.forceBatchStats) {
-        mean = T.mean(x, axes, true);
-        variance = T.mean(T.square(T.sub(x, mean)), axes, true);
+        const { y, mean, variance } = T.batchNormTrain(x, gamma, beta, axes, this.eps);
         if (this.training) this.updateRunningStats(mean, variance, x.size / this.channels);
-      } else {
-        mean = perChannel(this.use(this.runningMean));
-        variance = perChannel(this.use(this.runningVar));
+        return y;
       }
-      const scale = T.mul(T.rsqrt(T.add(variance, this.eps)), perChannel(this.use(this.weight)));
-      return T.add(T.mul(T.sub(x, mean), scale), perChannel(this.use(this.bias)));
+      // x·scale + shift: with frozen weights both fold to constants that ONNX Runtime fuses into a Conv.
+      const scale = T.mul(T.rsqrt(T.add(perChannel(this.use(this.runningVar)), this.eps)), gamma);
+      const shift = T.sub(beta, T.mul(perChannel(this.use(this.runningMean)), scale));
+      return T.add(T.mul(x, scale), shift);
     });
   }
 

@@ -651,6 +651,19 @@ describe("gradient-control ops", () => {
     expect(data(s)).toEqual([1, 2, 3]);
     expect(data(t)).toEqual([1, 2, 3]);
   });
+
+  it("batchNormTrain normalises with the batch statistics on ORT", async () => {
+    const [y, mean, variance] = await forwardMatches(
+      [feed([2, 2, 1, 1], [1, 10, 3, 30]), feed([1, 2, 1, 1], [2, 1]), feed([1, 2, 1, 1], [0, 5])],
+      (x, gamma, beta) => {
+        const out = T.batchNormTrain(x, gamma, beta, [0, 2, 3], 0);
+        return [out.y, out.mean, out.variance];
+      },
+    );
+    expect(data(mean)).toEqual([2, 20]);
+    expect(data(variance)).toEqual([1, 100]);
+    expect(data(y)).toEqual([-2, 4, 2, 6]);
+  });
 });
 
 describe("coverage", () => {

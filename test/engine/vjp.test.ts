@@ -455,6 +455,15 @@ describe("gradient control", () => {
     expect(Array.from(ortOnce.data)).toEqual([2, -6, 12, 2.5]);
   });
 
+  it("batchNormTrain: closed-form gradient to x, γ and β equals finite differences (rank 4 and rank 2)", () => {
+    vjpMatches([randn(1, [3, 2, 3, 2]), randn(2, [1, 2, 1, 1]), randn(3, [1, 2, 1, 1])], (x, gamma, beta) => [
+      T.batchNormTrain(x, gamma, beta, [0, 2, 3], 1e-5).y,
+    ]);
+    vjpMatches([randn(4, [5, 3]), randn(5, [1, 3]), randn(6, [1, 3])], (x, gamma, beta) => [
+      T.batchNormTrain(x, gamma, beta, [0], 1e-3).y,
+    ]);
+  });
+
   it("the finite-difference check rejects a wrong gradient (straight-through is not the derivative)", () => {
     expect(() => vjpMatches([randn(1, [4])], (x) => T.straightThrough(T.mul(x, 2), T.tanh(x)))).toThrow(
       /relative error/,
@@ -493,6 +502,16 @@ describe("gradient graphs on ONNX Runtime equal the reference", () => {
       const normed = T.mul(T.mul(centred, T.rsqrt(T.add(variance, 1e-5))), T.reshape(gamma, [1, 4, 1, 1]));
       const up = T.convTranspose2d(T.leakyRelu(normed, 0.2), w2, undefined, { stride: 2, padding: 1 });
       return T.mean(T.square(T.sub(T.sigmoid(up), x)));
+    });
+  });
+
+  it("conv net with batchNormTrain (closed-form batch-norm gradient)", async () => {
+    const feeds = [randn(1, [2, 3, 8, 8]), randn(2, [4, 3, 3, 3], 0.3), randn(3, [4]), randn(4, [4])];
+    await ortGradMatches(feeds, (x, w, gamma, beta) => {
+      const h = T.conv2d(x, w, undefined, { stride: 2, padding: 1 });
+      const perChannel = (t: T.Tensor) => T.reshape(t, [1, 4, 1, 1]);
+      const { y } = T.batchNormTrain(h, perChannel(gamma), perChannel(beta), [0, 2, 3], 1e-5);
+      return T.mean(T.square(T.sub(T.leakyRelu(y, 0.2), 0.5)));
     });
   });
 

@@ -120,6 +120,20 @@ function groupedWeightGrad(
 export const vjpRules: Record<string, VjpRule> = {
   Identity: (_n, [g]) => [g],
   StraightThrough: (_n, [g]) => [undefined, g],
+  BatchNormTrain: (n, [g]) => {
+    if (!g) return n.inputs.map(() => undefined);
+    const [, x, xhat, rstd, gamma, beta] = n.inputs;
+    const axes = intsAttr(n.attrs, "axes");
+    const count = x.size / gamma.size;
+    const dGamma = T.sum(T.mul(g, xhat), axes, true);
+    const dBeta = T.sum(g, axes, true);
+    // dx = k·g − (x̂·k·mean(g·x̂) + k·mean(g)) with k = γ·rstd; the per-channel factors are tiny.
+    const k = T.mul(gamma, rstd);
+    const slope = T.mul(k, T.div(dGamma, count));
+    const offset = T.mul(k, T.div(dBeta, count));
+    const dx = T.sub(T.mul(g, k), T.add(T.mul(xhat, slope), offset));
+    return [undefined, dx, undefined, undefined, dGamma, T.reshape(dBeta, beta.shape)];
+  },
   Neg: (_n, [g]) => [g && T.neg(g)],
   Abs: (n, [g]) => [g && T.mul(g, T.sign(n.inputs[0]))],
   Sqrt: (n, [g]) => [g && T.div(g, T.mul(n.outputs[0], 2))],
