@@ -129,9 +129,9 @@ export function histogramSvg(
   bins = 30,
 ): string {
   const all = [...scores.normal, ...scores.anomalous, threshold].filter(Number.isFinite);
-  const lo = Math.min(...all);
-  const hi = Math.max(...all);
-  const span = hi - lo || Math.abs(lo) || 1;
+  const spread = Math.max(...all) - Math.min(...all) || Math.abs(all[0]) || 1;
+  const lo = Math.min(...all) - 0.04 * spread;
+  const span = 1.08 * spread;
   const count = (values: number[]) => {
     const h = new Array<number>(bins).fill(0);
     for (const v of values) {
@@ -141,8 +141,10 @@ export function histogramSvg(
   };
   const normal = count(scores.normal);
   const anomalous = count(scores.anomalous);
-  const yTickValues = niceTicks(0, Math.max(...normal, ...anomalous, 1e-9), 4);
-  const top = Math.max(yTickValues.at(-1)!, ...normal, ...anomalous);
+  const tallest = Math.max(...normal, ...anomalous, 1e-9);
+  const yTickValues = niceTicks(0, tallest, 4);
+  if (yTickValues.at(-1)! < tallest) yTickValues.push(2 * yTickValues.at(-1)! - yTickValues.at(-2)!);
+  const top = yTickValues.at(-1)!;
   const sx = (v: number) => PAD.left + ((v - lo) / span) * PLOT_W;
   const sy = (v: number) => H - PAD.bottom - (v / top) * PLOT_H;
   const barWidth = PLOT_W / bins;
@@ -283,7 +285,7 @@ export function renderReport(input: ReportInput): string {
 <figure><figcaption>Image scores: normal vs anomalous</figcaption>${histogramSvg(input.scores, input.threshold.value)}<div class="legend"><span><i class="swatch normal"></i>normal (${input.scores.normal.length})</span><span><i class="swatch anomalous"></i>anomalous (${input.scores.anomalous.length})</span><span><i class="line-swatch" style="border-color:#111827;border-top-style:dashed"></i>threshold</span></div></figure></div></section>
 <section><h2>Test images</h2>
 <div class="legend"><span>Left: input · right: anomaly map over the input</span>${colourBarSvg(scale.range, pixel.value)}<span><i class="line-swatch" style="border-color:${cssColour(GROUND_TRUTH_COLOUR)}"></i>ground truth</span><span><i class="line-swatch" style="border-color:${cssColour(PREDICTED_COLOUR)};border-top-style:dashed"></i>predicted mask</span></div>
-<p class="note">${e(scale.description)} Order: false positives (highest score first), false negatives (lowest score first), then true positives and true negatives.${input.hiddenTiles > 0 ? ` ${input.hiddenTiles} more image${input.hiddenTiles === 1 ? " is" : "s are"} not shown here;` : ""} Every overlay is also written as a PNG to ${e(input.overlayFolder)}.</p>
+<p class="note">${e(scale.description)} Order: false positives (highest score first), false negatives (lowest score first), then true positives and true negatives.${input.hiddenTiles > 0 ? ` ${input.hiddenTiles} more image${input.hiddenTiles === 1 ? " is" : "s are"} not shown here.` : ""} Every overlay is also written as a PNG to ${e(input.overlayFolder)}.</p>
 ${radios}<div class="filters"><label for="f-all">all (${ordered.length})</label>${filters}</div>
 <div class="grid">${ordered.map(tileHtml).join("")}</div></section>
 <section><h2>Model configuration</h2><pre>${e(JSON.stringify(input.config, null, 2) ?? "null")}</pre></section>
@@ -335,7 +337,7 @@ function metricRows(input: TestReportInput): ReportMetric[] {
 
 /**
  * The page model of a test report: metric rows, ordered and capped tiles (overlay thumbnails with halves
- * of at most 256 px, colours on the shared `reportMapRange`), score lists for the charts.
+ * of at most `THUMBNAIL_SIDE` px, colours on the shared `reportMapRange`), score lists for the charts.
  */
 export async function buildReportPage(
   input: TestReportInput,

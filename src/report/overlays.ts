@@ -59,7 +59,13 @@ export async function writeOverlay(
   await writePng(path, overlayPanel(image, map, predictedMask, groundTruth, options));
 }
 
-/** The overlay panel as a PNG data URI, for the HTML report (thumbnail halves of at most 256 px by default). */
+/**
+ * Longest side of each half of an HTML thumbnail: tiles are shown about 150 CSS px wide per half, and
+ * 48 tiles of 2 × 192² RGB pixels keep a report of photographs within a few megabytes.
+ */
+export const THUMBNAIL_SIDE = 192;
+
+/** The overlay panel as a PNG data URI, for the HTML report (halves of at most `THUMBNAIL_SIDE` px by default). */
 export async function overlayDataUri(
   image: Image,
   map: ArrayLike<number>,
@@ -68,7 +74,7 @@ export async function overlayDataUri(
   options: PanelOptions = {},
 ): Promise<string> {
   const png = await encodePng(
-    overlayPanel(image, map, predictedMask, groundTruth, { maxSide: 256, ...options }),
+    overlayPanel(image, map, predictedMask, groundTruth, { maxSide: THUMBNAIL_SIDE, ...options }),
   );
   return `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
 }
