@@ -134,8 +134,8 @@ export interface OverlayOptions {
 
 /**
  * Blend the map's colours over the image (as RGB). The colour's weight grows with the normalised value
- * (alpha·min(1, 1.5·v)), so a value at the bottom of the range leaves the pixel untouched, normal
- * regions keep the image visible and anomalous ones glow.
+ * v from 0 at v ≤ 0.15 to alpha at v ≥ 0.6 (just above the threshold, which sits at 0.5), so the bottom
+ * of the range leaves the pixel untouched, normal regions keep the image visible and anomalous ones glow.
  */
 export function overlay(image: Image, map: ArrayLike<number>, options: OverlayOptions = {}): Image {
   const alpha = options.alpha ?? 0.75;
@@ -148,7 +148,7 @@ export function overlay(image: Image, map: ArrayLike<number>, options: OverlayOp
   const out = createImage(rgb.width, rgb.height, 3);
   for (let i = 0; i < plane; i++) {
     const v = values[i];
-    const weight = alpha * Math.min(1, 1.5 * v);
+    const weight = alpha * clip01((v - 0.15) / 0.45);
     const colour = inferno(v);
     for (let c = 0; c < 3; c++)
       out.data[c * plane + i] = (1 - weight) * rgb.data[c * plane + i] + weight * colour[c];
