@@ -66,6 +66,12 @@ export interface InferenceOutputs {
   imageScore?: Tensor;
 }
 
+/** `count` training images, N·C·H·W float32 in [0,1] (see `MethodInstance.finishTraining`). */
+export interface ImageBatch {
+  images: Float32Array;
+  count: number;
+}
+
 export interface MethodInstance {
   /** The networks, by name; saved as `<name>.<parameter path>` in safetensors. */
   readonly modules: Record<string, Module>;
@@ -78,6 +84,14 @@ export interface MethodInstance {
   loadOptimizerState(state: Record<string, Float32Array>): void;
   /** Learning-rate schedule hook, called at the start of every epoch. */
   startEpoch?(epoch: number, epochs: number): void;
+  /**
+   * Called once after the last epoch, before calibration, with the training split in its stored order,
+   * unaugmented, in training-size batches (the last may be partial); the method may stop reading
+   * early. For statistics that belong to the model (e.g. SQUID's mean and std of the discriminator
+   * logit): keep them in buffers so they are saved with the model, and replace a buffer's array
+   * (`p.value = ...`) rather than writing into it so compiled inference functions notice the change.
+   */
+  finishTraining?(trainImages: AsyncIterable<ImageBatch>): Promise<void>;
   /** Release compiled sessions. */
   dispose(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * The trainer: streams the training split through a method's `trainBatch`, validates every epoch,
- * checkpoints atomically, resumes, and finally calibrates thresholds on validation data and writes
- * the model directory. It never looks at the test split and never special-cases a method.
+ * checkpoints atomically, resumes, lets the method finish (`finishTraining`, e.g. statistics over the
+ * training images), and finally calibrates thresholds on validation data and writes the model directory. It never looks at the test split and never special-cases a method.
  *
  * Reproducibility: the data order and every random draw of an epoch come from generators derived from
  * (seed, epoch, batch), so `--resume` from the checkpoint of epoch e continues exactly as an
@@ -18,7 +18,7 @@ import { ModuleGroup } from "../engine/module.js";
 import { readSafetensors, writeSafetensors } from "../engine/safetensors.js";
 import { InterruptedError, OptionError, UserError } from "../errors.js";
 import { readImage } from "../io/index.js";
-import type { MethodDefinition, MethodInstance } from "../methods/contract.js";
+import type { ImageBatch, MethodDefinition, MethodInstance } from "../methods/contract.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
 import { imageAuroc } from "../metrics/index.js";
 import { MODEL_FORMAT_VERSION, type ModelManifest, saveModelDirectory } from "../model/directory.js";
@@ -221,6 +221,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `interrupted; the checkpoint after epoch ${state.completedEpochs} is in ${checkpointPath} (continue with --resume)`,
       );
     }
+    await instance.finishTraining?.(trainingImages(dataset.train, batchSize, imageSize, channels));
     const calibration = await calibrate(
       scorer,
       dataset.validation,
@@ -346,6 +347,17 @@ async function trainEpoch(
   }
   for (const k of Object.keys(totals)) totals[k] /= Math.max(iteration, 1);
   return totals;
+}
+
+/** The training split in stored order, unaugmented, for `MethodInstance.finishTraining`. */
+async function* trainingImages(
+  samples: Sample[],
+  batchSize: number,
+  size: number,
+  channels: number,
+): AsyncGenerator<ImageBatch> {
+  for await (const batch of batches(samples, { batchSize, size, channels, withMasks: false }))
+    yield { images: batch.images, count: batch.samples.length };
 }
 
 async function validate(scorer: Scorer, samples: Sample[], batchSize: number) {
