@@ -3,9 +3,11 @@
 import { aeMethod } from "./ae/index.js";
 import { memaeMethod } from "./memae/index.js";
 import { registerMethod } from "./registry.js";
+import { squidMethod } from "./squid/index.js";
 
 registerMethod(aeMethod);
 registerMethod(memaeMethod);
+registerMethod(squidMethod);
 
 export type { MethodDefinition, MethodInstance } from "./contract.js";
 export { getMethod, methodNames, parseMethodConfig } from "./registry.js";
