@@ -4,10 +4,10 @@
  * overlay PNG per image.
  */
 import { mkdir } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { join } from "node:path";
 import { preprocessImage } from "../data/preprocess.js";
 import { readImage } from "../io/index.js";
-import { writeOverlay } from "../report/index.js";
+import { overlayFileName, writeOverlay } from "../report/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { expandInputs } from "./files.js";
 import { loadModel } from "./model.js";
@@ -54,7 +54,7 @@ export async function predictFiles(
       const predictions = await model.predictPreprocessed(batch, chunk.length);
       for (let i = 0; i < chunk.length; i++) {
         const p = predictions[i];
-        const overlay = join(options.out, uniqueOverlayName(chunk[i], usedNames));
+        const overlay = join(options.out, overlayFileName(chunk[i], usedNames));
         await writeOverlay(overlay, images[i], p.anomalyMap, p.mask);
         rows.push({
           path: chunk[i],
@@ -73,15 +73,6 @@ export async function predictFiles(
   const resultsFile = join(options.out, `predictions.${format}`);
   await writeFileAtomic(resultsFile, format === "json" ? `${JSON.stringify(rows, null, 2)}\n` : toCsv(rows));
   return { rows, resultsFile };
-}
-
-/** `<stem>_overlay.png`, numbered when stems repeat. */
-export function uniqueOverlayName(path: string, used: Set<string>): string {
-  const stem = basename(path, extname(path));
-  let name = `${stem}_overlay.png`;
-  for (let k = 2; used.has(name); k++) name = `${stem}_${k}_overlay.png`;
-  used.add(name);
-  return name;
 }
 
 export function csvField(value: string | number): string {

@@ -7,17 +7,14 @@ import { join } from "node:path";
 import { preprocessImage } from "../data/preprocess.js";
 import { readImage } from "../io/index.js";
 import {
-  orderTiles,
-  overlayDataUri,
-  type ReportInput,
-  type ReportTile,
-  renderReport,
-  writeOverlay,
+  type TestReportImage,
+  type TestReportInput,
+  writeOverlayPngs,
+  writeReport,
 } from "../report/index.js";
 import { type EvaluateOptions, type Evaluation, evaluate, type TestMetrics } from "../score/evaluate.js";
-import type { ScoredSample } from "../score/scorer.js";
 import { writeFileAtomic } from "../util/atomic.js";
-import { csvField, uniqueOverlayName } from "./predict.js";
+import { csvField } from "./predict.js";
 
 export interface TestOptions extends EvaluateOptions {
   out: string;
@@ -72,104 +69,53 @@ export async function testModel(options: TestOptions): Promise<TestResult> {
   return { metrics: evaluation.metrics, metricsFile, scoresFile, reportFile };
 }
 
-/** Tiles shown in the HTML grid (every overlay is written as a PNG regardless). */
-const GRID_LIMIT = 48;
-
 async function writeTestReport(evaluation: Evaluation, options: TestOptions): Promise<string> {
   const { manifest } = evaluation.model;
-  const { metrics } = evaluation;
-  const size = manifest.imageSize;
-  const overlayFolder = join(options.out, "overlays");
-  await mkdir(overlayFolder, { recursive: true });
-  const asTile = (r: ScoredSample): ReportTile => ({
-    path: r.sample.path,
-    label: r.sample.label,
-    predictedLabel: r.label === 1 ? 1 : 0,
-    defectType: r.sample.defectType,
-    score: r.score,
-    normalizedScore: r.normalizedScore ?? 0,
-    panel: "",
-  });
-  const shown = new Set(
-    orderTiles(evaluation.results.map(asTile))
-      .slice(0, GRID_LIMIT)
-      .map((t) => t.path),
-  );
-  const tiles: ReportTile[] = [];
-  const used = new Set<string>();
+  const images: TestReportImage[] = [];
   for (const r of evaluation.results) {
     const image = await preprocessImage(await readImage(r.sample.path, { slice: r.sample.slice }), {
-      size,
+      size: manifest.imageSize,
       channels: manifest.channels,
     });
-    const predicted = r.predictedMask ?? null;
-    await writeOverlay(
-      join(overlayFolder, uniqueOverlayName(r.sample.path, used)),
+    images.push({
+      path: r.sample.path,
+      label: r.sample.label,
+      score: r.score,
+      normalizedScore: r.normalizedScore ?? 0,
+      predictedLabel: r.label === 1 ? 1 : 0,
+      defectType: r.sample.defectType,
       image,
-      r.normalizedMap!,
-      predicted,
-      r.mask,
-    );
-    if (shown.has(r.sample.path)) {
-      tiles.push({ ...asTile(r), panel: await overlayDataUri(image, r.normalizedMap!, predicted, r.mask) });
-    }
+      anomalyMap: r.map,
+      mask: r.mask,
+      predictedMask: r.predictedMask ?? null,
+    });
   }
-  const oracle = "threshold chosen on the test set itself (oracle)";
-  const input: ReportInput = {
+  const input: TestReportInput = {
     title: `anomalyscope report — ${manifest.method}`,
     createdAt: new Date().toISOString(),
     method: manifest.method,
     modelDir: options.model,
-    data: { path: options.data, layout: evaluation.layout },
-    metrics: [
-      {
-        name: "image AUROC",
-        value: metrics.image_auroc,
-        note: metrics.image_auroc === null ? "needs normal and anomalous test images" : "",
-      },
-      {
-        name: "pixel AUROC",
-        value: metrics.pixel_auroc,
-        note:
-          metrics.pixel_auroc === null
-            ? "no pixel masks in this data set"
-            : `at ${metrics.evaluation_resolution}`,
-      },
-      {
-        name: "AUPRO (FPR ≤ 0.3)",
-        value: metrics.aupro,
-        note: metrics.aupro === null ? "no pixel masks in this data set" : "",
-      },
-      { name: "average precision", value: metrics.average_precision },
-      { name: "F1-max", value: metrics.f1_max, note: oracle },
-      { name: "accuracy at the model's threshold", value: metrics.accuracy_at_threshold },
-      { name: "F1 at the model's threshold", value: metrics.f1_at_threshold },
-      { name: "normal test images", value: metrics.n_normal },
-      { name: "anomalous test images", value: metrics.n_anomalous },
-    ],
-    threshold: { value: metrics.threshold, provenance: metrics.threshold_provenance },
-    pixelThreshold: {
-      value: manifest.calibration.pixelThreshold,
-      provenance: manifest.thresholds.pixel.provenance,
+    dataset: { path: options.data, layout: evaluation.layout, category: options.category },
+    metrics: evaluation.metrics,
+    threshold: {
+      image: manifest.calibration.imageThreshold,
+      pixel: manifest.calibration.pixelThreshold,
+      provenance: manifest.thresholds.image.provenance,
+      pixelProvenance: manifest.thresholds.pixel.provenance,
     },
     roc: evaluation.roc,
-    scores: {
-      normal: evaluation.results.filter((r) => r.sample.label === 0).map((r) => r.score),
-      anomalous: evaluation.results.filter((r) => r.sample.label === 1).map((r) => r.score),
-    },
-    tiles,
-    hiddenTiles: evaluation.results.length - tiles.length,
-    overlayFolder,
+    images,
     config: {
       method: manifest.method,
       config: manifest.config,
-      imageSize: size,
+      imageSize: manifest.imageSize,
       channels: manifest.channels,
       scoring: manifest.scoring,
     },
     notes: manifest.scoring.notes,
   };
-  const reportFile = join(options.out, "report.html");
-  await writeFileAtomic(reportFile, renderReport(input));
-  return reportFile;
+  const overlayFolder = join(options.out, "overlays");
+  await mkdir(overlayFolder, { recursive: true });
+  await writeOverlayPngs(input, overlayFolder);
+  return writeReport(input, options.out, "overlays");
 }
