@@ -1,4 +1,6 @@
 /** Option parsers shared by CLI verbs; invalid values become one-line `OptionError`s (exit 1). */
+import { type Command, Option } from "commander";
+import { LAYOUTS } from "../data/index.js";
 import { OptionError } from "../errors.js";
 
 export function integerOption(name: string): (value: string) => number {
@@ -7,4 +9,12 @@ export function integerOption(name: string): (value: string) => number {
     if (!Number.isInteger(n)) throw new OptionError(`${name} must be an integer, got "${value}"`);
     return n;
   };
+}
+
+/** `--data`, `--layout` and `--category`, shared by the verbs that read a data set. */
+export function withDataOptions(command: Command): Command {
+  return command
+    .requiredOption("--data <path>", "data set root (layout detected automatically)")
+    .addOption(new Option("--layout <name>", "force a layout").choices(LAYOUTS.map((l) => l.name)))
+    .option("--category <name>", "category of a multi-category MVTec-style root");
 }

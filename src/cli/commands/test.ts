@@ -1,25 +1,15 @@
 /** `anomalyscope test`: evaluate a model on a data set's test split; metrics, scores and an HTML report. */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { testModel } from "../../api/test.js";
-import { integerOption } from "../options.js";
+import { integerOption, withDataOptions } from "../options.js";
 
 export function registerTest(program: Command): void {
-  program
-    .command("test")
-    .description("Evaluate a model on the test split: metrics.json, scores.csv and report.html.")
+  withDataOptions(
+    program
+      .command("test")
+      .description("Evaluate a model on the test split: metrics.json, scores.csv and report.html."),
+  )
     .requiredOption("--model <dir>", "model directory written by train")
-    .requiredOption("--data <path>", "data set root")
-    .addOption(
-      new Option("--layout <name>", "force a layout").choices([
-        "mvtec",
-        "mvtec3d",
-        "loco",
-        "bmad",
-        "folders",
-        "manifest",
-      ]),
-    )
-    .option("--category <name>", "category of a multi-category MVTec-style root")
     .option("--batch-size <n>", "images per batch", integerOption("--batch-size"), 16)
     .requiredOption("--out <dir>", "report directory to write")
     .addHelpText(

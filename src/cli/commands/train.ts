@@ -1,25 +1,13 @@
 /** `anomalyscope train`: train a method on the normal images of a data set and write a model directory. */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { methodNames } from "../../methods/index.js";
 import { train } from "../../train/trainer.js";
-import { integerOption } from "../options.js";
+import { integerOption, withDataOptions } from "../options.js";
 
 export function registerTrain(program: Command): void {
-  program
-    .command("train")
-    .description("Train a detector on normal images and write a model directory.")
-    .requiredOption("--data <path>", "data set root (layout detected automatically)")
-    .addOption(
-      new Option("--layout <name>", "force a layout").choices([
-        "mvtec",
-        "mvtec3d",
-        "loco",
-        "bmad",
-        "folders",
-        "manifest",
-      ]),
-    )
-    .option("--category <name>", "category of a multi-category MVTec-style root")
+  withDataOptions(
+    program.command("train").description("Train a detector on normal images and write a model directory."),
+  )
     .requiredOption("--method <name>", `method (${methodNames().join(", ")})`)
     .option("--config <file>", "method config as JSON (unknown keys are rejected)")
     .option("--epochs <n>", "epochs (default: the method's)", integerOption("--epochs"))
