@@ -33,5 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A closed pipe (`anomalyscope ... | head`) ends the output, not the program with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const exitCode = await main(process.argv.slice(2));
 process.exitCode = exitCode;
