@@ -1,0 +1,88 @@
+/**
+ * SQUID end to end on a tiny synthetic set: `train()` stores µ and σ of the discriminator logit in the
+ * model directory (model.safetensors), and the built CLI trains, tests and predicts with a `small`
+ * profile config.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readSafetensors } from "../../src/engine/index.js";
+import "../../src/methods/index.js";
+import { generateDataset } from "../../src/synth/index.js";
+import { train } from "../../src/train/trainer.js";
+import { runCli, tempDir } from "../e2e/helpers.js";
+
+const trainArgs = [
+  "--method",
+  "squid",
+  "--epochs",
+  "1",
+  "--batch-size",
+  "4",
+  "--image-size",
+  "64",
+  "--quiet",
+];
+
+describe("SQUID training end to end", () => {
+  let data: string;
+  let config: string;
+
+  beforeAll(async () => {
+    data = join(tempDir("squid-data"), "synth");
+    await generateDataset({ out: data, kind: "medical", nTrain: 12, nTest: 6, size: 64, seed: 5 });
+    config = join(tempDir("squid-config"), "small.json");
+    writeFileSync(config, JSON.stringify({ profile: "small", statsImages: 10 }));
+  });
+
+  it("train() stores the mean and std of the discriminator logit in model.safetensors", async () => {
+    const out = tempDir("squid-model");
+    const result = await train({
+      data,
+      method: "squid",
+      config,
+      epochs: 1,
+      batchSize: 4,
+      imageSize: 64,
+      out,
+      quiet: true,
+    });
+    expect(result.manifest.scoring.imageScore).toBe("method");
+    const { tensors } = await readSafetensors(join(out, "model.safetensors"));
+    const mean = tensors["discriminator.logit_mean"].data[0];
+    const std = tensors["discriminator.logit_std"].data[0];
+    expect(Number.isFinite(mean)).toBe(true);
+    expect(mean).not.toBe(0);
+    expect(std).toBeGreaterThan(0);
+    expect(std).not.toBe(1);
+    expect(tensors["generator.inpaint.memory.pointer"].data[0]).toBeGreaterThan(0);
+  });
+
+  it("the CLI trains, tests and predicts with --method squid --config small.json", () => {
+    const model = tempDir("squid-cli-model");
+    const trained = runCli(["train", "--data", data, ...trainArgs, "--config", config, "--out", model]);
+    expect(trained.status).toBe(0);
+    expect(existsSync(join(model, "model.safetensors"))).toBe(true);
+
+    const report = tempDir("squid-cli-test");
+    expect(runCli(["test", "--model", model, "--data", data, "--out", report]).status).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(report, "metrics.json"), "utf8"));
+    expect(JSON.stringify(metrics)).toMatch(/auroc/i);
+
+    const predictions = tempDir("squid-cli-predict");
+    const predicted = runCli([
+      "predict",
+      "--model",
+      model,
+      "--out",
+      predictions,
+      "--format",
+      "json",
+      join(data, "test/good"),
+    ]);
+    expect(predicted.status).toBe(0);
+    const rows = JSON.parse(readFileSync(join(predictions, "predictions.json"), "utf8"));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(Number.isFinite(row.score)).toBe(true);
+  });
+});
