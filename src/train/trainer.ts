@@ -1,7 +1,8 @@
 /**
  * The trainer: streams the training split through a method's `trainBatch`, validates every epoch,
  * checkpoints atomically, resumes, lets the method finish (`finishTraining`, e.g. statistics over the
- * training images), and finally calibrates thresholds on validation data and writes the model directory. It never looks at the test split and never special-cases a method.
+ * training images), and finally calibrates thresholds on validation data and writes the model
+ * directory. It never looks at the test split and never special-cases a method.
  *
  * Reproducibility: the data order and every random draw of an epoch come from generators derived from
  * (seed, epoch, batch), so `--resume` from the checkpoint of epoch e continues exactly as an
