@@ -65,6 +65,20 @@ describe("SQUID configuration", () => {
     expect(squidMethod.checkImageSize(config, 32)).toMatch(/at least 64/);
   });
 
+  it("the reconstruction ablation scores the mean residual map, without the discriminator", () => {
+    const config = tinyConfig({ score: "reconstruction" });
+    expect(squidMethod.scoring(config).imageScore).toBe("map-mean");
+    const { instance, generator, discriminator } = create(config);
+    generator.eval();
+    discriminator.eval();
+    T.trace(() => {
+      T.bind(generator);
+      const out = instance.buildInference(T.input("x", [2, 1, SIZE, SIZE]));
+      expect(out.imageScore).toBeUndefined();
+      expect(out.map.shape).toEqual([2, 1, SIZE, SIZE]);
+    });
+  });
+
   it("position codes have ⌊log2 P⌋ + 1 bits, most significant first", () => {
     expect(positionBits(4)).toEqual([
       [0, 0, 0],

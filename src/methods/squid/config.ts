@@ -6,6 +6,10 @@
  * widths and slot counts (base width 8, 20 slots) so that tests and CI train a few steps in seconds;
  * every other default is the same. Width and slot fields left out take the profile's value.
  *
+ * Sizes (§4.2 size rule): q = S/(16N), memory_channel = 4w·q², decoder-memory slot dims 8w·q² and
+ * 4w·4q², discriminator Linear 128·(S/32)². At S = 64, N = 2 the rule gives q = 2 (memory_channel 512
+ * at w = 32); the worked example in methods.md §4.2 says q = 1, which contradicts the rule itself.
+ *
  * Switches for the official quirks (§4.8) and for ablations [ours]:
  * - `discriminatorBnAtTest`: "batch" (official: D's BN never leaves training mode, test batch 1) or
  *   "running" (running statistics).
