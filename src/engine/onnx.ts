@@ -129,7 +129,9 @@ export function buildGraphProto(
   }
   const frozen = options.frozen ?? new Map<string, Float32Array>();
   const usedConstants = graph.constants.filter((c) => names.has(c.id));
-  const frozenInputs = graph.inputs.filter((t) => frozen.has(t.inputName!));
+  // Only frozen inputs that something reads become initializers (ORT warns about unused ones).
+  const readNames = new Set(nodeProtos.flatMap((n) => n.input ?? []));
+  const frozenInputs = graph.inputs.filter((t) => frozen.has(t.inputName!) && readNames.has(t.inputName!));
   for (const t of frozenInputs) {
     if (frozen.get(t.inputName!)!.length !== t.size)
       throw new Error(`frozen value for "${t.inputName}" has the wrong size`);
