@@ -20,24 +20,40 @@ export type HostArray = Float32Array | BigInt64Array | Uint8Array;
 export interface RuntimeOptions {
   threads?: number;
   optimizationLevel?: "disabled" | "basic" | "extended" | "all";
-  /** ORT session configuration entries, e.g. `{ "session.intra_op.allow_spinning": "0" }`. */
+  /**
+   * Let idle intra-op threads spin-wait for work (ORT's default) instead of sleeping. Off by default
+   * (see `defaultRuntimeOptions`).
+   */
+  spinning?: boolean;
+  /** Further ORT session configuration entries, e.g. `{ "session.intra_op.allow_spinning": "0" }`. */
   sessionConfig?: Record<string, string>;
   /** Write an ORT profile (a Chrome trace JSON) under this file prefix; see `CompiledGraph.endProfiling`. */
   profilePrefix?: string;
 }
 
 /**
- * Threads: every available core. Optimisation level "basic", by measurement (the former bench/step-overhead.ts:
- * reference AE training step 128/16, Adam, 2 threads, the three levels in interleaved rounds on a
- * shared 2-vCPU machine; fastest round of each of four runs): "basic" 224/226/227/232 ms, "extended"
- * 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in every run (by 1–3 %); "all"
- * (which adds NCHWc layout transforms) was never faster. The engine benchmark's own comparison
- * (docs/bench/engine.json, fastest round median) agrees: basic 257, extended 264, all 287 ms. A graph that gains from "extended"'s fusions
- * (layer norm, GELU, attention written from primitives) can ask for it through `RuntimeOptions`.
+ * Threads: every available core. Optimisation level "basic", by measurement (the former
+ * bench/step-overhead.ts: reference AE training step 128/16, Adam, 2 threads, the three levels in
+ * interleaved rounds on a shared 2-vCPU machine; fastest round of each of four runs): "basic"
+ * 224/226/227/232 ms, "extended" 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in
+ * every run (by 1–3 %); "all" (which adds NCHWc layout transforms) was never faster. The engine
+ * benchmark's own comparison (docs/bench/engine.json, fastest round median) agrees: basic 257, extended
+ * 264, all 287 ms. Inference functions use "extended" (`compileFunction`), whose Conv + activation
+ * fusion applies once batch norm is folded into frozen weights. A graph that gains from "extended"'s
+ * other fusions (layer norm, GELU, attention written from primitives) can ask for it.
+ *
+ * Spinning off (`session.intra_op.allow_spinning` = "0"), by measurement on this machine while other
+ * engineers' jobs kept the 1-minute load at 5–8 on 2 cores (bench A/B of two ORT workers, interleaved
+ * rounds, medians): AE training step 128/16 1122 → 578 ms and 1482 → 678 ms, inference 128/1
+ * 17.2 → 7.2 ms. A spinning thread burns the core that the other thread of the same kernel, or another
+ * process, needs; PyTorch in the benchmark runs with `OMP_WAIT_POLICY=PASSIVE` likewise.
  */
-export const defaultRuntimeOptions: Required<Pick<RuntimeOptions, "threads" | "optimizationLevel">> = {
+export const defaultRuntimeOptions: Required<
+  Pick<RuntimeOptions, "threads" | "optimizationLevel" | "spinning">
+> = {
   threads: availableParallelism(),
   optimizationLevel: "basic",
+  spinning: false,
 };
 
 const ortType: Record<DType, "float32" | "int64" | "bool"> = {
@@ -83,7 +99,10 @@ export class CompiledGraph {
       enableCpuMemArena: true,
       enableMemPattern: true,
     };
-    if (settings.sessionConfig) sessionOptions.extra = { ...settings.sessionConfig };
+    sessionOptions.extra = {
+      session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" },
+      ...settings.sessionConfig,
+    };
     if (settings.profilePrefix) {
       sessionOptions.enableProfiling = true;
       sessionOptions.profileFilePrefix = settings.profilePrefix;
