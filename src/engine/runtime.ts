@@ -38,9 +38,11 @@ export interface RuntimeOptions {
  * 224/226/227/232 ms, "extended" 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in
  * every run (by 1–3 %); "all" (which adds NCHWc layout transforms) was never faster. The engine
  * benchmark's own comparison (docs/bench/engine.json, fastest round median) agrees: basic 257, extended
- * 264, all 287 ms. Inference functions use "extended" (`compileFunction`), whose Conv + activation
- * fusion applies once batch norm is folded into frozen weights. A graph that gains from "extended"'s
- * other fusions (layer norm, GELU, attention written from primitives) can ask for it.
+ * 264, all 287 ms. Inference functions (`compileFunction`) use "all": with frozen weights batch norm
+ * folds into the convolution, the activation fuses into it, and the NCHWc convolution kernels pay off
+ * (reference AE, frozen, interleaved A/B medians, "extended" → "all": 128/16 79.9 → 67.9 ms, 256/1
+ * 18.8 → 15.2 ms, 128/1 4.6 → 3.7 ms; "basic" → "extended" was within the noise). A training graph
+ * that gains from "extended"'s fusions (layer norm, GELU, attention from primitives) can ask for it.
  *
  * Spinning off (`session.intra_op.allow_spinning` = "0"), by measurement on this machine while other
  * engineers' jobs kept the 1-minute load at 5–8 on 2 cores (bench A/B of two ORT workers, interleaved

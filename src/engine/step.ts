@@ -20,7 +20,7 @@
  * buffer as it was.
  *
  * `compileFunction` is the inference counterpart (no gradients, no optimiser), compiled once per batch
- * size (a last partial batch compiles a second shape), at ORT optimisation level "extended" unless the
+ * size (a last partial batch compiles a second shape), at ORT optimisation level "all" unless the
  * runtime options say otherwise, with the weights embedded when its modules are in evaluation mode
  * (`FunctionOptions.frozen`).
  */
@@ -509,7 +509,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
       }
       bound = bound.filter(([name]) => !frozenValues.has(name));
     }
-    const runtime: RuntimeOptions = { optimizationLevel: "extended", ...this.options.runtime };
+    const runtime: RuntimeOptions = { optimizationLevel: "all", ...this.options.runtime };
     const compiled = await CompiledGraph.create(graph, outputs, runtime, frozenValues);
     return { compiled, bound, cells, names, snapshot };
   }
