@@ -29,6 +29,7 @@ import type { Optimizer } from "../nn/optim.js";
 import * as T from "./api.js";
 import { grad } from "./autodiff/grad.js";
 import { EngineError, NonFiniteError } from "./errors.js";
+import { foldConvTransposeAffine } from "./fold.js";
 import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
 import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./runtime.js";
@@ -508,6 +509,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
         snapshot.push([p, p.value]);
       }
       bound = bound.filter(([name]) => !frozenValues.has(name));
+      foldConvTransposeAffine(graph, outputs, frozenValues);
     }
     const runtime: RuntimeOptions = { optimizationLevel: "all", ...this.options.runtime };
     const compiled = await CompiledGraph.create(graph, outputs, runtime, frozenValues);
