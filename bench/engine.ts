@@ -14,6 +14,7 @@
  * between `<!-- bench:engine:start -->` and `<!-- bench:engine:end -->`.
  *
  * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --session-options --frozen
+ *        --wait-quiet MINUTES (first wait, polling every 30 s, until the 1-minute load is below 1.5)
  *        --no-write (print only).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -93,6 +94,7 @@ function parseArgs(argv: string[]) {
     sessionOptions: argv.includes("--session-options"),
     frozen: argv.includes("--frozen"),
     write: !argv.includes("--no-write"),
+    waitQuiet: get("--wait-quiet", 0),
   };
 }
 
@@ -492,6 +494,13 @@ function renderSection(report: Report): string {
     );
   }
   const loads = report.results.flatMap((r) => r.load_average_1m);
+  const wait = report.quiet_wait;
+  if (wait && !wait.quiet)
+    lines.push(
+      "",
+      `**The machine was not quiet**: the run waited ${wait.waited_min.toFixed(1)} min for the 1-minute load to fall ` +
+        `below ${QUIET_LOAD} (lowest seen ${wait.min_load.toFixed(2)}) and then ran anyway, beside other engineers' jobs.`,
+    );
   lines.push(
     "",
     `1-minute load average during the rounds: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} ` +
@@ -558,6 +567,7 @@ interface Report {
   command: string;
   date: string;
   wall_s: number;
+  quiet_wait?: QuietWait;
   rounds: number;
   steps: number;
   warmup: number;
@@ -568,9 +578,36 @@ interface Report {
   profiles?: ProfileSummary[];
 }
 
+/** Wait up to `minutes` for the 1-minute load average to fall below `QUIET_LOAD`; returns what happened. */
+async function waitForQuiet(minutes: number): Promise<QuietWait> {
+  const start = performance.now();
+  const loads: number[] = [loadavg()[0]];
+  while (loads[loads.length - 1] >= QUIET_LOAD && performance.now() - start < minutes * 60_000) {
+    await new Promise((r) => setTimeout(r, 30_000));
+    loads.push(loadavg()[0]);
+    console.log(
+      `bench:engine: 1-minute load ${loads[loads.length - 1].toFixed(2)}, waiting for < ${QUIET_LOAD}`,
+    );
+  }
+  return {
+    waited_min: (performance.now() - start) / 60_000,
+    quiet: loads[loads.length - 1] < QUIET_LOAD,
+    min_load: Math.min(...loads),
+  };
+}
+
+const QUIET_LOAD = 1.5;
+
+interface QuietWait {
+  waited_min: number;
+  quiet: boolean;
+  min_load: number;
+}
+
 async function main(): Promise<void> {
-  const started = performance.now();
   const args = parseArgs(process.argv.slice(2));
+  const quietWait = args.waitQuiet > 0 ? await waitForQuiet(args.waitQuiet) : undefined;
+  const started = performance.now();
   const root = repoRoot();
   ensureTorch();
   const threads = availableParallelism();
@@ -621,6 +658,7 @@ async function main(): Promise<void> {
     command: `npm run bench:engine${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     date: new Date().toISOString().slice(0, 10),
     wall_s: (performance.now() - started) / 1000,
+    ...(quietWait ? { quiet_wait: quietWait } : {}),
     rounds: args.rounds,
     steps: args.steps,
     warmup: args.warmup,
