@@ -1,8 +1,8 @@
 /**
  * The symbolic tensor API that models are written in. Every function records primitive ops into the
- * graph being traced (see ir.ts) after checking shapes; composite ops (gelu, layer norm, batch norm,
- * resize, reflect padding, pooling) are built from primitives so their gradients follow from the rule
- * table without rules of their own.
+ * graph being traced (see ir.ts) after checking shapes; composite ops (gelu, logSumExp, resize, average
+ * pooling) are built from primitives so their gradients follow from the rule table without rules of
+ * their own. Layers with parameters (batch norm, layer norm, convolutions) live in src/nn.
  */
 import { ShapeError } from "./errors.js";
 import { type Attrs, currentGraph, type DType, type Tensor } from "./ir.js";
