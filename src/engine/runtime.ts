@@ -32,17 +32,15 @@ export interface RuntimeOptions {
 }
 
 /**
- * Threads: every available core. Optimisation level "basic", by measurement (the former
- * bench/step-overhead.ts: reference AE training step 128/16, Adam, 2 threads, the three levels in
- * interleaved rounds on a shared 2-vCPU machine; fastest round of each of four runs): "basic"
- * 224/226/227/232 ms, "extended" 228/229/230/238 ms, "all" 231/279/292/244 ms. "basic" was fastest in
- * every run (by 1–3 %); "all" (which adds NCHWc layout transforms) was never faster. The engine
- * benchmark's own comparison (docs/bench/engine.json, fastest round median) agrees: basic 257, extended
- * 264, all 287 ms. Inference functions (`compileFunction`) use "all": with frozen weights batch norm
- * folds into the convolution, the activation fuses into it, and the NCHWc convolution kernels pay off
- * (reference AE, frozen, interleaved A/B medians, "extended" → "all": 128/16 79.9 → 67.9 ms, 256/1
- * 18.8 → 15.2 ms, 128/1 4.6 → 3.7 ms; "basic" → "extended" was within the noise). A training graph
- * that gains from "extended"'s fusions (layer norm, GELU, attention from primitives) can ask for it.
+ * Threads: every available core. Optimisation level "all" (for training steps and inference
+ * functions alike), by measurement with spinning off (below): reference AE training step 128/16,
+ * Adam, 2 threads, interleaved on this shared 2-vCPU machine (load 5–6), medians: `npm run
+ * bench:engine -- --session-options` basic 401, extended 377, all 364 ms; two bench A/Bs of two ORT
+ * workers each, basic → all 372 → 368 and 369 → 354 ms. With ORT's spinning threads (the former
+ * bench/step-overhead.ts) "all" had been 1–25 % slower than "basic" (basic 224–232, extended
+ * 228–238, all 231–292 ms): the NCHWc layout transforms it adds apparently pay off only once idle threads
+ * stop burning the cores. Inference functions gain more from it (reference AE, frozen, A/B medians,
+ * "extended" → "all": 128/16 79.9 → 67.9 ms, 256/1 18.8 → 15.2 ms, 128/1 4.6 → 3.7 ms).
  *
  * Spinning off (`session.intra_op.allow_spinning` = "0"), by measurement on this machine while other
  * engineers' jobs kept the 1-minute load at 5–8 on 2 cores (bench A/B of two ORT workers, interleaved
@@ -54,7 +52,7 @@ export const defaultRuntimeOptions: Required<
   Pick<RuntimeOptions, "threads" | "optimizationLevel" | "spinning">
 > = {
   threads: availableParallelism(),
-  optimizationLevel: "basic",
+  optimizationLevel: "all",
   spinning: false,
 };
 

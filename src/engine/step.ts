@@ -20,9 +20,8 @@
  * buffer as it was.
  *
  * `compileFunction` is the inference counterpart (no gradients, no optimiser), compiled once per batch
- * size (a last partial batch compiles a second shape), at ORT optimisation level "all" unless the
- * runtime options say otherwise, with the weights embedded when its modules are in evaluation mode
- * (`FunctionOptions.frozen`).
+ * size (a last partial batch compiles a second shape), with the weights embedded when its modules are
+ * in evaluation mode (`FunctionOptions.frozen`).
  */
 
 import type { Optimizer } from "../nn/optim.js";
@@ -511,8 +510,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
       bound = bound.filter(([name]) => !frozenValues.has(name));
       foldConvTransposeAffine(graph, outputs, frozenValues);
     }
-    const runtime: RuntimeOptions = { optimizationLevel: "all", ...this.options.runtime };
-    const compiled = await CompiledGraph.create(graph, outputs, runtime, frozenValues);
+    const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime, frozenValues);
     return { compiled, bound, cells, names, snapshot };
   }
 }
