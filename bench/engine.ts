@@ -331,7 +331,9 @@ async function compareVariants(
   const times: number[][] = variants.map(() => []);
   const rounds: number[][] = variants.map(() => []);
   for (let r = 0; r < args.rounds; r++) {
-    for (let i = 0; i < variants.length; i++) {
+    // Rotate the order each round: the first worker of a round was measured slower in every run.
+    for (let j = 0; j < variants.length; j++) {
+      const i = (j + r) % variants.length;
       const reply = await workers[i].send({ cmd: "round", warmup: args.warmup, steps: args.steps });
       times[i].push(...reply.times_ms!);
       rounds[i].push(median(reply.times_ms!));

@@ -36,7 +36,10 @@ export interface RuntimeOptions {
  * functions alike), by measurement with spinning off (below): reference AE training step 128/16,
  * Adam, 2 threads, interleaved on this shared 2-vCPU machine (load 5–6), medians: `npm run
  * bench:engine -- --session-options` basic 401, extended 377, all 364 ms; two bench A/Bs of two ORT
- * workers each, basic → all 372 → 368 and 369 → 354 ms. With ORT's spinning threads (the former
+ * workers each, basic → all 372 → 368 and 369 → 354 ms; a second `--session-options` run gave all
+ * 398, extended 347, basic 354 ms. In both runs the first variant of the interleaved order (the default)
+ * was the slowest, so for training the three levels are within this machine's noise; "all" is kept
+ * for one setting for both graph kinds. With ORT's spinning threads (the former
  * bench/step-overhead.ts) "all" had been 1–25 % slower than "basic" (basic 224–232, extended
  * 228–238, all 231–292 ms): the NCHWc layout transforms it adds apparently pay off only once idle threads
  * stop burning the cores. Inference functions gain more from it (reference AE, frozen, A/B medians,
