@@ -1,8 +1,15 @@
 /**
  * MemAE (Gong et al., ICCV 2019; methods.md §3) in its "official-2d" configuration: input
  * (x − 0.5)/0.5 [code], linear output [code], loss mean((x̂ − x)²) + α·E(w) with α = 0.0002 [paper][code],
- * memory of 2000 items with hard shrinkage λ = 0.0025 [code], cosine addressing (the paper's; `dot` is
- * the official code's, §3.7 trap 1), Adam lr 1e-4, batch 14, 100 epochs [code]. Scoring (§3.4): the
+ * memory of 2000 items with hard shrinkage λ = 0.0025 [code], dot-product addressing [code], Adam lr
+ * 1e-4, batch 14, 100 epochs [code].
+ *
+ * Addressing [ours, deviating from methods.md §3.5, which proposes the paper's cosine]: with cosine
+ * logits (in [−1, 1]) a softmax over N = 2000 rows is nearly uniform — at most e/(e + (N−1)/e) ≈ 0.0037,
+ * typically ≈ 1/N = 0.0005 — so the official λ = 0.0025 zeroes every weight and the decoder sees a zero
+ * code (observed: entropy 0 and a constant reconstruction on ZhangLab). λ = 0.0025 was tuned with the
+ * official code's unbounded dot product, so `dot` is the default; `cosine` stays available and needs
+ * λ ≲ 1/N. Scoring (§3.4): the
  * per-position L2 norm over channels of the residual, image score = its mean [code: script_testing.py];
  * the pixel map is that norm smoothed with σ = 4 px [ours].
  */
@@ -20,7 +27,7 @@ export const memaeConfigSchema = z
     memorySize: z.number().int().positive().default(2000),
     shrinkThreshold: z.number().min(0).default(0.0025),
     entropyWeight: z.number().min(0).default(0.0002),
-    addressing: z.enum(["cosine", "dot"]).default("cosine"),
+    addressing: z.enum(["cosine", "dot"]).default("dot"),
     lr: z.number().positive().default(1e-4),
     smoothingSigma: z.number().min(0).default(4),
     grayscale: z.boolean().default(false),
