@@ -35,6 +35,7 @@ const stat = (values: Array<number | null>) => {
   return v.length > 1 ? `${mean.toFixed(1)} ± ${std.toFixed(1)}` : mean.toFixed(1);
 };
 const metrics = ["image_auroc", "pixel_auroc", "aupro", "accuracy_at_threshold", "f1_at_threshold"];
+const cell = (v: number | null | undefined) => v ?? null;
 process.stdout.write(`| data | method | epochs | seeds | ${metrics.join(" | ")} | train time (mean) |\n`);
 process.stdout.write(`|---|---|---:|---|${metrics.map(() => "---:").join("|")}|---:|\n`);
 for (const group of groups.values()) {
@@ -42,6 +43,6 @@ for (const group of groups.values()) {
   const seeds = group.map((r) => r.seed).join(", ");
   const time = group.reduce((a, r) => a + r.trainSeconds, 0) / group.length;
   process.stdout.write(
-    `| ${r0.data.split("/").pop()} | ${r0.method} | ${r0.epochs} | ${seeds} | ${metrics.map((m) => stat(group.map((r) => r.metrics[m]))).join(" | ")} | ${(time / 60).toFixed(1)} min |\n`,
+    `| ${r0.data.split("/").pop()} | ${r0.method} | ${r0.epochs} | ${seeds} | ${metrics.map((m) => stat(group.map((r) => cell(r.metrics[m])))).join(" | ")} | ${(time / 60).toFixed(1)} min |\n`,
   );
 }
