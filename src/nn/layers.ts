@@ -76,27 +76,38 @@ export interface Conv2dOptions extends LayerOptions {
   bias?: boolean;
 }
 
-/** 2-D convolution, NCHW; weight [out, in/groups, kh, kw]. */
-export class Conv2d extends Layer {
+/** Shared by Conv2d and ConvTranspose2d: group check, weight of the given layout, optional bias. */
+abstract class ConvolutionLayer extends Layer {
   readonly weight: Parameter;
   readonly bias: Parameter | undefined;
 
-  constructor(
+  protected constructor(
     rng: Random,
-    readonly options: Conv2dOptions,
+    options: { in: number; out: number; groups?: number; bias?: boolean; name?: string },
+    weightShape: (groups: number) => number[],
   ) {
     super(options.name);
     const groups = options.groups ?? 1;
     if (options.in % groups !== 0 || options.out % groups !== 0)
       throw new Error(
-        `Conv2d: in (${options.in}) and out (${options.out}) must be divisible by groups (${groups})`,
+        `${new.target.name}: in (${options.in}) and out (${options.out}) must be divisible by groups (${groups})`,
       );
-    const shape = [options.out, options.in / groups, ...pair(options.kernel)];
+    const shape = weightShape(groups);
     this.weight = this.parameter("weight", shape, defaultWeight(rng, shape));
     this.bias =
       (options.bias ?? true)
         ? this.parameter("bias", [options.out], defaultBias(rng, options.out, shape))
         : undefined;
+  }
+}
+
+/** 2-D convolution, NCHW; weight [out, in/groups, kh, kw]. */
+export class Conv2d extends ConvolutionLayer {
+  constructor(
+    rng: Random,
+    readonly options: Conv2dOptions,
+  ) {
+    super(rng, options, (groups) => [options.out, options.in / groups, ...pair(options.kernel)]);
   }
 
   forward(x: Tensor): Tensor {
@@ -126,26 +137,12 @@ export interface ConvTranspose2dOptions extends LayerOptions {
 }
 
 /** Transposed 2-D convolution; weight [in, out/groups, kh, kw]; output (H−1)·s − 2p + k + output_padding. */
-export class ConvTranspose2d extends Layer {
-  readonly weight: Parameter;
-  readonly bias: Parameter | undefined;
-
+export class ConvTranspose2d extends ConvolutionLayer {
   constructor(
     rng: Random,
     readonly options: ConvTranspose2dOptions,
   ) {
-    super(options.name);
-    const groups = options.groups ?? 1;
-    if (options.in % groups !== 0 || options.out % groups !== 0)
-      throw new Error(
-        `ConvTranspose2d: in (${options.in}) and out (${options.out}) must be divisible by groups (${groups})`,
-      );
-    const shape = [options.in, options.out / groups, ...pair(options.kernel)];
-    this.weight = this.parameter("weight", shape, defaultWeight(rng, shape));
-    this.bias =
-      (options.bias ?? true)
-        ? this.parameter("bias", [options.out], defaultBias(rng, options.out, shape))
-        : undefined;
+    super(rng, options, (groups) => [options.in, options.out / groups, ...pair(options.kernel)]);
   }
 
   forward(x: Tensor): Tensor {
