@@ -12,19 +12,37 @@ import * as T from "./api.js";
 import { currentGraph, type Graph, type Tensor } from "./ir.js";
 
 export class Parameter {
+  private current: Float32Array;
+  /**
+   * Incremented whenever `value` is assigned a new array (training steps swap double buffers), so a
+   * function with frozen weights can tell that they changed — array identity cannot: with two
+   * buffers, an even number of steps brings back the same array.
+   */
+  version = 0;
+
   constructor(
     readonly shape: readonly number[],
-    public value: Float32Array,
+    value: Float32Array,
     /** Trainable parameters get gradients and optimiser state; buffers (state) do not. */
     readonly trainable: boolean,
   ) {
     const size = shape.reduce((a, d) => a * d, 1);
     if (value.length !== size)
       throw new Error(`parameter value has ${value.length} values for shape [${shape.join(", ")}]`);
+    this.current = value;
+  }
+
+  get value(): Float32Array {
+    return this.current;
+  }
+
+  set value(next: Float32Array) {
+    this.current = next;
+    this.version++;
   }
 
   get size(): number {
-    return this.value.length;
+    return this.current.length;
   }
 }
 

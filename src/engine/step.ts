@@ -395,7 +395,8 @@ interface CompiledShape {
   cells: StateCell[];
   names: Record<string, string>;
   /** Frozen parameters and the arrays whose values were embedded. */
-  snapshot: ReadonlyArray<readonly [Parameter, Float32Array]>;
+  /** Each frozen parameter with the version whose values were embedded. */
+  snapshot: ReadonlyArray<readonly [Parameter, number]>;
 }
 
 /** An inference function compiled once per batch size; buffer updates (if any) are fed back. */
@@ -421,7 +422,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
   async run(feeds: Feeds<I>): Promise<Record<string, HostArray>> {
     const batch = this.batchOf(feeds as Record<string, HostArray>);
     let shape = await this.prepare(batch);
-    if (shape.snapshot.some(([p, value]) => p.value !== value)) {
+    if (shape.snapshot.some(([p, version]) => p.version !== version)) {
       await this.refreeze();
       shape = await this.prepare(batch);
     }
@@ -498,14 +499,14 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
       }
       cells = bufferCells(binding, outputs);
     });
-    const snapshot: Array<readonly [Parameter, Float32Array]> = [];
+    const snapshot: Array<readonly [Parameter, number]> = [];
     const frozenValues = new Map<string, Float32Array>();
     if (this.frozen) {
       const updated = new Set(cells.map((cell) => cell.input));
       for (const [name, p] of bound) {
         if (updated.has(name)) continue;
         frozenValues.set(name, p.value);
-        snapshot.push([p, p.value]);
+        snapshot.push([p, p.version]);
       }
       bound = bound.filter(([name]) => !frozenValues.has(name));
       foldConvTransposeAffine(graph, outputs, frozenValues);

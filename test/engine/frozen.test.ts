@@ -4,8 +4,10 @@
  * weights fed; a replaced parameter array recompiles; an in-place write needs `refreeze()`.
  */
 import { describe, expect, it } from "vitest";
-import { compileFunction } from "../../src/engine/step.js";
+import { compileFunction, compileStep } from "../../src/engine/step.js";
 import { ConvAutoencoder } from "../../src/methods/ae/network.js";
+import { mse } from "../../src/nn/losses.js";
+import { Adam } from "../../src/nn/optim.js";
 import { Random } from "../../src/util/random.js";
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -50,5 +52,43 @@ describe("frozen inference functions", () => {
     expect(await compare()).toBeLessThan(1e-6);
     await fed.release();
     await frozen.release();
+  });
+
+  it("see the weights of an even number of double-buffered training steps (same arrays, new values)", async () => {
+    const model = new ConvAutoencoder(new Random(4));
+    const images = Float32Array.from({ length: 2 * 32 * 32 }, (_, i) => ((i * 53) % 97) / 97);
+    const step = await compileStep({
+      name: "ae",
+      modules: [model],
+      inputs: { images: { shape: [2, 1, 32, 32] } },
+      build: ({ images: x }) => ({ loss: mse(model.forward(x), x) }),
+      optimizer: new Adam({ lr: 1e-2 }),
+    });
+    const arrays = model.namedState().map(([, p]) => p.value);
+    model.eval();
+    const build = ({ images: x }: { images: import("../../src/engine/ir.js").Tensor }) => ({
+      y: model.forward(x),
+    });
+    const scorer = await compileFunction({
+      modules: [model],
+      inputs: { images: { shape: [2, 1, 32, 32] } },
+      build,
+    });
+    const before = (await scorer.run({ images })).y as Float32Array;
+    model.train();
+    await step.run({ images });
+    await step.run({ images });
+    model.eval();
+    expect(model.namedState().every(([, p], i) => p.value === arrays[i])).toBe(true);
+    const after = (await scorer.run({ images })).y as Float32Array;
+    const fresh = await compileFunction({
+      modules: [model],
+      inputs: { images: { shape: [2, 1, 32, 32] } },
+      build,
+    });
+    const expected = (await fresh.run({ images })).y as Float32Array;
+    expect(maxDiff(before, after)).toBeGreaterThan(1e-4);
+    expect(maxDiff(after, expected)).toBeLessThan(1e-6);
+    await Promise.all([scorer.release(), fresh.release(), step.release()]);
   });
 });
