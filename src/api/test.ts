@@ -4,8 +4,6 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { preprocessImage } from "../data/preprocess.js";
-import { readImage } from "../io/index.js";
 import {
   type TestReportImage,
   type TestReportInput,
@@ -73,10 +71,12 @@ async function writeTestReport(evaluation: Evaluation, options: TestOptions): Pr
   const { manifest } = evaluation.model;
   const images: TestReportImage[] = [];
   for (const r of evaluation.results) {
-    const image = await preprocessImage(await readImage(r.sample.path, { slice: r.sample.slice }), {
-      size: manifest.imageSize,
+    const image = {
+      data: r.image,
+      width: manifest.imageSize,
+      height: manifest.imageSize,
       channels: manifest.channels,
-    });
+    };
     images.push({
       path: r.sample.path,
       label: r.sample.label,

@@ -72,6 +72,8 @@ export class Scorer {
 export interface ScoredSample {
   sample: Sample;
   score: number;
+  /** The preprocessed image as the model saw it (C·H·W in [0,1]). */
+  image: Float32Array;
   /** H·W raw map at the input size. */
   map: Float32Array;
   /** H·W ground-truth mask (1 anomalous) when requested and available, else null. */
@@ -105,6 +107,7 @@ export async function scoreSamples(
       await onSample({
         sample: batch.samples[i],
         score: out.scores[i],
+        image: batch.images.slice(i * scorer.channels * plane, (i + 1) * scorer.channels * plane),
         map: out.maps.slice(i * plane, (i + 1) * plane),
         mask:
           batch.masks && batch.samples[i].maskPaths.length > 0
