@@ -13,7 +13,7 @@ import { positionBits, type SquidGenerator } from "../../src/methods/squid/netwo
 import { neighbourIndices } from "../../src/nn/index.js";
 import { Scorer } from "../../src/score/scorer.js";
 import { Random } from "../../src/util/random.js";
-import { expectClose, randomValues, runReference, traceModel } from "../nn/helpers.js";
+import { expectClose, forwardReference, randomValues, runReference, traceModel } from "../nn/helpers.js";
 
 const SIZE = 64;
 const GRID = 2;
@@ -220,6 +220,100 @@ describe("SQUID gradient routing (reference executor, training mode)", () => {
         y: generator.forward(x).reconstruction,
       })),
     ).toThrow(/masks/);
+  });
+});
+
+describe("SQUID distillation switch distStopGradTeacher (reference executor)", () => {
+  const batch = 2;
+  /** Gradients of L_dist alone with respect to the teacher's and the student's parameters. */
+  function distillationGradients(distStopGradTeacher: boolean) {
+    const { generator } = create(tinyConfig({ distStopGradTeacher }), 3);
+    generator.train();
+    const parametersUnder = (prefix: string) =>
+      generator
+        .namedParameters()
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([, p]) => p);
+    const teacher = parametersUnder("teacher.");
+    const student = parametersUnder("student.");
+    expect(teacher.length).toBeGreaterThan(0);
+    expect(student.length).toBeGreaterThan(0);
+    const traced = traceModel(generator, { x: [batch, 1, SIZE, SIZE] }, ({ x }) => {
+      const out = generator.forward(x, { masks: onesMasks(batch), teacher: true });
+      const binding = T.bind(generator);
+      const flatGrad = (ps: readonly T.Parameter[]) =>
+        T.concat(
+          T.grad(
+            generator.distillation(out),
+            ps.map((p) => binding.tensors.get(p)!),
+          ).map((g) => T.reshape(g, [g.size])),
+          0,
+        );
+      return { toTeacher: flatGrad(teacher), toStudent: flatGrad(student) };
+    });
+    return runReference(traced, generator, { x: images(8, batch) });
+  }
+
+  it("official (false): the distillation loss trains both the teacher and the student", () => {
+    const r = distillationGradients(false);
+    expect(r.toTeacher.some((v) => v !== 0)).toBe(true);
+    expect(r.toStudent.some((v) => v !== 0)).toBe(true);
+  });
+
+  it("true: the teacher receives exactly zero distillation gradient; the student still learns", () => {
+    const r = distillationGradients(true);
+    expect(r.toTeacher.every((v) => v === 0)).toBe(true);
+    expect(r.toStudent.some((v) => v !== 0)).toBe(true);
+  });
+});
+
+describe("SQUID discriminator batch norm (reference executor)", () => {
+  const batch = 2;
+  const x = images(60, batch);
+  const other = images(61, batch);
+  /** Image 1 replaced, image 0 kept. */
+  const withOtherCompanion = Float32Array.from(x);
+  withOtherCompanion.set(other.subarray(SIZE * SIZE), SIZE * SIZE);
+
+  function logits(discriminator: SquidDiscriminator, input: Float32Array, count: number): number[] {
+    return forwardReference(discriminator, [count, 1, SIZE, SIZE], input, (t) => discriminator.forward(t)).y;
+  }
+
+  function setRunningStatistics(discriminator: SquidDiscriminator, mean: number, variance: number) {
+    for (const [name, buffer] of discriminator.namedBuffers()) {
+      if (name.endsWith("running_mean")) buffer.value = new Float32Array(buffer.size).fill(mean);
+      if (name.endsWith("running_var")) buffer.value = new Float32Array(buffer.size).fill(variance);
+    }
+  }
+
+  it("training mode normalises over the whole batch: an image's logit depends on its companions", () => {
+    const { discriminator } = create(tinyConfig(), 5);
+    discriminator.train();
+    expect(
+      Math.abs(logits(discriminator, x, batch)[0] - logits(discriminator, withOtherCompanion, batch)[0]),
+    ).toBeGreaterThan(1e-6);
+  });
+
+  it('"batch" at test (official): each image over its own positions; running statistics are ignored', () => {
+    const { discriminator } = create(tinyConfig({ discriminatorBnAtTest: "batch" }), 5);
+    discriminator.eval();
+    setRunningStatistics(discriminator, 0.3, 2);
+    const base = logits(discriminator, x, batch);
+    expectClose(logits(discriminator, withOtherCompanion, batch).slice(0, 1), base.slice(0, 1), 1e-9);
+    expectClose(logits(discriminator, x.slice(0, SIZE * SIZE), 1), base.slice(0, 1), 1e-9);
+    setRunningStatistics(discriminator, -1, 5);
+    expectClose(logits(discriminator, x, batch), base, 1e-9);
+  });
+
+  it('"running" at test: the running statistics decide; companions do not', () => {
+    const { discriminator } = create(tinyConfig({ discriminatorBnAtTest: "running" }), 5);
+    discriminator.eval();
+    setRunningStatistics(discriminator, 0.3, 2);
+    const base = logits(discriminator, x, batch);
+    expectClose(logits(discriminator, withOtherCompanion, batch).slice(0, 1), base.slice(0, 1), 1e-9);
+    setRunningStatistics(discriminator, -1, 5);
+    const changed = logits(discriminator, x, batch);
+    expect(Math.abs(changed[0] - base[0])).toBeGreaterThan(1e-6);
   });
 });
 
