@@ -6,6 +6,7 @@
 export * from "./api.js";
 export { grad } from "./autodiff/grad.js";
 export { EngineError, NonFiniteError, ShapeError } from "./errors.js";
+export { graphFlops } from "./flops.js";
 export { type DType, Graph, Tensor, trace, withScope } from "./ir.js";
 export { Binding, bind, Module, ModuleGroup, Parameter } from "./module.js";
 export { evaluateReference } from "./reference.js";

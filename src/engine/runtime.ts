@@ -12,6 +12,7 @@
 import { availableParallelism } from "node:os";
 import ort from "onnxruntime-node";
 import { EngineError } from "./errors.js";
+import { graphFlops } from "./flops.js";
 import type { DType, Graph, Tensor } from "./ir.js";
 import { buildGraphProto, encodeModel } from "./onnx.js";
 
@@ -83,6 +84,8 @@ export class CompiledGraph {
     readonly inputs: readonly Signature[],
     readonly outputs: readonly Signature[],
     readonly modelBytes: Uint8Array,
+    /** Convolution and matrix-product FLOPs of one run (`graphFlops`). */
+    readonly flops: number,
   ) {}
 
   static async create(
@@ -123,6 +126,10 @@ export class CompiledGraph {
         .map((t) => ({ name: t.inputName!, dtype: t.dtype, shape: t.shape })),
       named.map(({ name, tensor }) => ({ name, dtype: tensor.dtype, shape: tensor.shape })),
       bytes,
+      graphFlops(
+        graph,
+        named.map(({ tensor }) => tensor),
+      ),
     );
   }
 

@@ -219,6 +219,11 @@ export class TrainingStep<I extends InputSpecs> {
     return this.completed;
   }
 
+  /** Convolution and matrix-product FLOPs of one step (forward, backward; see `graphFlops`). */
+  get flops(): number {
+    return this.compiled.flops;
+  }
+
   /** The ONNX model of the whole step (for inspection and profiling). */
   get modelBytes(): Uint8Array {
     return this.compiled.modelBytes;
@@ -293,6 +298,19 @@ export class TrainingStep<I extends InputSpecs> {
 }
 
 /** Trace, differentiate and compile one training step (see the module comment). */
+type StepObserver = (step: TrainingStep<InputSpecs>) => void;
+const stepObservers = new Set<StepObserver>();
+
+/**
+ * Call `observer` with every training step compiled from now on, so benchmarks and diagnostics see a
+ * method's steps (name, FLOPs, number of runs) without reaching into the method; returns the function
+ * that stops observing.
+ */
+export function observeCompiledSteps(observer: StepObserver): () => void {
+  stepObservers.add(observer);
+  return () => stepObservers.delete(observer);
+}
+
 export async function compileStep<I extends InputSpecs>(options: StepOptions<I>): Promise<TrainingStep<I>> {
   const { optimizer } = options;
   const outputs: Record<string, Tensor> = {};
@@ -359,7 +377,18 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     const tensor = outputs[output];
     extraBuffers[output] = allocate(tensor.dtype, tensor.size);
   }
-  return new TrainingStep(options.name, compiled, optimizer, bound, cells, moments, extraBuffers, extraNames);
+  const step = new TrainingStep<I>(
+    options.name,
+    compiled,
+    optimizer,
+    bound,
+    cells,
+    moments,
+    extraBuffers,
+    extraNames,
+  );
+  for (const observer of stepObservers) observer(step as unknown as TrainingStep<InputSpecs>);
+  return step;
 }
 
 export interface FunctionInputSpec extends InputSpec {
