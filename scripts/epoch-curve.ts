@@ -1,0 +1,60 @@
+/**
+ * AUROC after every epoch of a finished run, from epoch checkpoints copied aside while it trained
+ * (runs/<name>/epochs/*.safetensors, each a trainer checkpoint: `model.`-prefixed weights and buffers,
+ * optimiser state, trainer metadata with the completed epochs). Each checkpoint's weights are put in a
+ * copy of the run's final model directory and scored on the test split; the result goes to
+ * docs/experiments/curves/<name>.json.
+ *
+ * An analysis of whether more epochs would help, not a selection: the reported model of every run is
+ * its last epoch, fixed before training. Used where the data has no labelled validation images
+ * (ZhangLab here: the subset ships no training pneumonia images). The µ and σ of a checkpoint are the
+ * untrained defaults (0, 1), which leaves the image AUROC unchanged (the score is monotone in d).
+ *
+ *   npx tsx scripts/epoch-curve.ts --name zhanglab-squid-s2 --data ../shared/data/medical/chest_xray_zhanglab
+ */
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { readSafetensors, writeSafetensors } from "../src/engine/index.js";
+import "../src/methods/index.js";
+import { evaluate } from "../src/score/evaluate.js";
+
+const { values } = parseArgs({ options: { name: { type: "string" }, data: { type: "string" } } });
+if (!values.name || !values.data) throw new Error("--name and --data are required");
+const run = join("runs", values.name);
+const snapshots = readdirSync(join(run, "epochs")).filter((f) => f.endsWith(".safetensors"));
+const curve: Array<{ epoch: number; image_auroc: number | null; losses: unknown }> = [];
+for (const file of snapshots) {
+  const { tensors, metadata } = await readSafetensors(join(run, "epochs", file));
+  const trainer = JSON.parse(metadata.trainer);
+  const epoch = trainer.completedEpochs as number;
+  const model = join(run, "epoch-models", `epoch-${epoch}`);
+  mkdirSync(model, { recursive: true });
+  cpSync(join(run, "model", "anomalyscope.json"), join(model, "anomalyscope.json"));
+  const weights = Object.fromEntries(
+    Object.entries(tensors)
+      .filter(([name]) => name.startsWith("model."))
+      .map(([name, t]) => [name.slice("model.".length), t]),
+  );
+  await writeSafetensors(join(model, "model.safetensors"), weights);
+  const { metrics } = await evaluate({ model, data: values.data });
+  curve.push({ epoch, image_auroc: metrics.image_auroc, losses: trainer.history.at(-1)?.losses });
+  process.stdout.write(`${values.name} epoch ${epoch}: image AUROC ${metrics.image_auroc?.toFixed(4)}\n`);
+}
+curve.sort((a, b) => a.epoch - b.epoch);
+mkdirSync(join("docs/experiments", "curves"), { recursive: true });
+writeFileSync(
+  join("docs/experiments", "curves", `${values.name}.json`),
+  `${JSON.stringify(
+    {
+      name: values.name,
+      command: `npx tsx scripts/epoch-curve.ts ${process.argv.slice(2).join(" ")}`,
+      date: new Date().toISOString(),
+      data: values.data,
+      note: "test AUROC of each epoch checkpoint of the run, for the question whether more epochs would help; the run's reported model is its last epoch",
+      curve,
+    },
+    null,
+    2,
+  )}\n`,
+);
