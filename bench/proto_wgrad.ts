@@ -1,13 +1,15 @@
 /**
  * Prototype for the engine report (not part of `bench:engine`): the weight gradient of a 4×4 stride-2
- * pad-1 convolution written two ways and timed on ONNX Runtime.
+ * pad-1 convolution written three ways and timed on ONNX Runtime.
  *
- *   A. docs/engine.md §4 / src/engine/autodiff/rules.ts: Transpose01(Conv(Transpose01(x), Transpose01(dy);
+ *   A. docs/engine.md §4 (the engine's form for grouped convolutions): Transpose01(Conv(Transpose01(x), Transpose01(dy);
  *      stride 1, dilation 2)) — a "convolution" whose kernel is the whole 32×32 output gradient and whose
- *      output is 4×4, which ORT runs as im2col + one thin GEMM per input channel.
+ *      output is 4×4, which ORT (MLAS) runs as one single-threaded im2col of the whole "kernel" per
+ *      input channel + one thin GEMM.
  *   B. im2col with 16 strided Slices of the padded input, concatenated to [N, C·16, Ho·Wo], then one
  *      batched MatMul with dyᵀ [N, Ho·Wo, M] and a ReduceSum over the batch: big GEMMs, no transposes
  *      of large tensors.
+ *   E. im2col by a one-hot Conv (threaded) + batched MatMul: the engine's form for ungrouped ones.
  *
  * Usage: node .bench/bench/proto_wgrad.js [N C M H] (defaults: layer e2 / d3 at 128 px, batch 16).
  */
@@ -39,6 +41,27 @@ function formulaA(x: Tensor, dy: Tensor): Tensor {
           { axis: 3, start: 0, end: 4 },
         ]);
   return t01(cropped);
+}
+
+/**
+ * E. im2col by a Conv with one-hot 4×4 kernels (threaded inside ORT, unlike Slice/Concat), then one
+ * batched MatMul per image with dyᵀ (ORT fuses the transpose) and a ReduceSum over the batch; the form
+ * src/engine/autodiff/rules.ts adopted (`matMulWeightGrad`).
+ */
+function formulaE(x: Tensor, dy: Tensor): Tensor {
+  const oneHot = new Float32Array(16 * 16);
+  for (let k = 0; k < 16; k++) oneHot[k * 16 + k] = 1;
+  const kernels = T.constant(oneHot, [16, 1, 4, 4]);
+  const cols = T.emit("Conv", [T.reshape(x, [n * c, 1, h, h]), kernels], {
+    strides: [2, 2],
+    dilations: [1, 1],
+    pads: [1, 1, 1, 1],
+    group: 1,
+    kernel_shape: [4, 4],
+  })[0]; // [N·C, 16, Ho, Wo]
+  const dyT = T.transpose(T.reshape(dy, [n, m, ho * ho]), [0, 2, 1]); // [N, pixels, M]
+  const prod = T.sum(T.matMul(T.reshape(cols, [n, c * 16, ho * ho]), dyT), 0); // [(c, ky, kx), M]
+  return T.reshape(T.transpose(prod, [1, 0]), [m, c, 4, 4]);
 }
 
 function formulaB(x: Tensor, dy: Tensor): Tensor {
@@ -91,6 +114,10 @@ const dys = Float32Array.from({ length: n * m * ho * ho }, (_, i) => Math.cos(i 
 console.log(`weight gradient of Conv 4×4 s2 p1, x [${n}, ${c}, ${h}, ${h}], dy [${n}, ${m}, ${ho}, ${ho}]`);
 const a = await time("A (dilated Conv, rules.ts)", formulaA, xs, dys);
 const b = await time("B (im2col Slices + batched MatMul)", formulaB, xs, dys);
+const e = await time("E (one-hot Conv im2col + batched MatMul)", formulaE, xs, dys);
+let maxDiffE = 0;
+for (let i = 0; i < a.length; i++) maxDiffE = Math.max(maxDiffE, Math.abs(a[i] - e[i]));
+console.log(`max |A - E| = ${maxDiffE.toExponential(2)}`);
 let maxDiff = 0;
 let maxAbs = 0;
 for (let i = 0; i < a.length; i++) {

@@ -26,6 +26,13 @@ export interface RuntimeOptions {
    * (see `defaultRuntimeOptions`).
    */
   spinning?: boolean;
+  /**
+   * ORT's CPU memory arena (pooled allocations, kept for the session's life) and memory pattern
+   * (one pre-planned block per run shape). Both on by default; turning them off trades some speed for a
+   * lower peak RSS on large graphs.
+   */
+  memoryArena?: boolean;
+  memoryPattern?: boolean;
   /** Further ORT session configuration entries, e.g. `{ "session.intra_op.allow_spinning": "0" }`. */
   sessionConfig?: Record<string, string>;
   /** Write an ORT profile (a Chrome trace JSON) under this file prefix; see `CompiledGraph.endProfiling`. */
@@ -53,11 +60,13 @@ export interface RuntimeOptions {
  * process, needs; PyTorch in the benchmark runs with `OMP_WAIT_POLICY=PASSIVE` likewise.
  */
 export const defaultRuntimeOptions: Required<
-  Pick<RuntimeOptions, "threads" | "optimizationLevel" | "spinning">
+  Pick<RuntimeOptions, "threads" | "optimizationLevel" | "spinning" | "memoryArena" | "memoryPattern">
 > = {
   threads: availableParallelism(),
   optimizationLevel: "all",
   spinning: false,
+  memoryArena: true,
+  memoryPattern: true,
 };
 
 const ortType: Record<DType, "float32" | "int64" | "bool"> = {
@@ -102,8 +111,8 @@ export class CompiledGraph {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: settings.optimizationLevel,
-      enableCpuMemArena: true,
-      enableMemPattern: true,
+      enableCpuMemArena: settings.memoryArena,
+      enableMemPattern: settings.memoryPattern,
     };
     sessionOptions.extra = {
       session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" },

@@ -9,9 +9,10 @@
  * Clip passes the gradient at its bounds, binary Max/Min split a tie in half, ReduceMax/Min share it
  * evenly among the tied entries, MaxPool and TopK give it to the selected (first) index.
  *
- * Convolution gradients follow docs/engine.md §4: the input gradient of Conv is a ConvTranspose and the
- * weight gradient a Conv with the batch moved into the channel position; groups are folded into the
- * batch axis as described there.
+ * Convolution gradients follow docs/engine.md §4: the input gradient of Conv is a ConvTranspose. The
+ * weight gradient of an ungrouped convolution is an im2col + batched MatMul (`matMulWeightGrad`); grouped
+ * ones, and ungrouped ones whose im2col would be too large, use the Conv of §4 with the batch moved into
+ * the channel position (`groupedWeightGrad`, groups folded into the batch axis).
  */
 import * as T from "../api.js";
 import type { Node, Tensor } from "../ir.js";
@@ -115,6 +116,81 @@ function groupedWeightGrad(
           { axis: 3, start: 0, end: kernel[1] },
         ]);
   return t01(cropped);
+}
+
+/** Largest im2col (elements) `matMulWeightGrad` builds; beyond it the Conv formula is used [ours]. */
+const MAX_IM2COL_ELEMENTS = 2 ** 26;
+
+/**
+ * Weight gradient of an ungrouped convolution as im2col + batched MatMul: the im2col is itself a Conv
+ * of every input channel with kh·kw one-hot kernels (same stride, dilation and pads), so ONNX Runtime
+ * runs it threaded; then dw[m, (c, i, j)] = Σₙ cols[n, (c, i, j), ·] · kernelLike[n, m, ·]ᵀ (ORT fuses
+ * the transpose into the MatMul) and a sum over the batch. Why [ours, measured with
+ * bench/proto_wgrad.ts]: ORT's Conv runs the §4 formula — output kh×kw, fewer output positions than
+ * filters — as one single-threaded im2col of the whole "kernel" per batch item followed by a thin GEMM,
+ * at about half the GFLOP/s of the forward convolutions; this form was 1.5–7x faster per layer on the
+ * reference autoencoder. Returns the same [M, C, kh, kw] as `groupedWeightGrad`, or undefined when the
+ * im2col would exceed `MAX_IM2COL_ELEMENTS`.
+ */
+function matMulWeightGrad(
+  input: Tensor,
+  kernelLike: Tensor,
+  stride: [number, number],
+  dilation: [number, number],
+  pads: [number, number, number, number],
+  kernel: [number, number],
+): Tensor | undefined {
+  const [n, c, h, w] = input.shape;
+  const [, m, gh, gw] = kernelLike.shape;
+  const taps = kernel[0] * kernel[1];
+  if (n * c * taps * gh * gw > MAX_IM2COL_ELEMENTS) return undefined;
+  const identity =
+    taps === 1 && stride.every((s) => s === 1) && pads.every((p) => p === 0) && h === gh && w === gw;
+  let cols: Tensor;
+  if (identity) cols = T.reshape(input, [n, c, h * w]);
+  else {
+    const oneHot = new Float32Array(taps * taps);
+    for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
+    const patches = T.emit(
+      "Conv",
+      [T.reshape(input, [n * c, 1, h, w]), T.constant(oneHot, [taps, 1, ...kernel])],
+      {
+        strides: stride,
+        dilations: dilation,
+        pads,
+        group: 1,
+        kernel_shape: kernel,
+      },
+    )[0];
+    // A ConvTranspose's output_padding can leave the im2col longer than the kernel-like operand.
+    const cropped =
+      patches.shape[2] === gh && patches.shape[3] === gw
+        ? patches
+        : T.slice(patches, [
+            { axis: 2, start: 0, end: gh },
+            { axis: 3, start: 0, end: gw },
+          ]);
+    cols = T.reshape(cropped, [n, c * taps, gh * gw]);
+  }
+  const kernelLikeT = T.transpose(T.reshape(kernelLike, [n, m, gh * gw]), [0, 2, 1]);
+  const summed = T.sum(T.matMul(cols, kernelLikeT), 0);
+  return T.reshape(T.transpose(summed, [1, 0]), [m, c, ...kernel]);
+}
+
+/** Weight gradient of a convolution: `matMulWeightGrad` where it applies, else `groupedWeightGrad`. */
+function weightGrad(
+  input: Tensor,
+  kernelLike: Tensor,
+  group: number,
+  stride: [number, number],
+  dilation: [number, number],
+  pads: [number, number, number, number],
+  kernel: [number, number],
+): Tensor {
+  return (
+    (group === 1 ? matMulWeightGrad(input, kernelLike, stride, dilation, pads, kernel) : undefined) ??
+    groupedWeightGrad(input, kernelLike, group, stride, dilation, pads, kernel)
+  );
 }
 
 export const vjpRules: Record<string, VjpRule> = {
@@ -362,7 +438,7 @@ export const vjpRules: Record<string, VjpRule> = {
       kernel_shape: [kh, kw],
       output_padding: outputPadding,
     })[0];
-    const dw = groupedWeightGrad(x, g, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
+    const dw = weightGrad(x, g, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
     const db = b ? T.sum(g, [0, 2, 3]) : undefined;
     return b ? [dx, dw, db] : [dx, dw];
   },
@@ -385,7 +461,7 @@ export const vjpRules: Record<string, VjpRule> = {
             { axis: 2, start: 0, end: x.shape[2] },
             { axis: 3, start: 0, end: x.shape[3] },
           ]);
-    const dw = groupedWeightGrad(g, x, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
+    const dw = weightGrad(g, x, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
     const db = b ? T.sum(g, [0, 2, 3]) : undefined;
     return b ? [dx, dw, db] : [dx, dw];
   },
