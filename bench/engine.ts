@@ -357,7 +357,7 @@ async function profile(
     .map((f) => join(dir, f))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (files.length === 0) throw new Error(`no ORT profile was written to ${dir}`);
-  return summariseProfile(files[0], c.name, reply.times_ms!, reply.run_ms!);
+  return summariseProfile(files[0], c.name, c.batch, reply.times_ms!, reply.run_ms!);
 }
 
 // ------------------------------------------------------------------ machine and report
@@ -411,18 +411,21 @@ function roleGflop(config: string): Record<string, number> {
   const widths = [1, 32, 64, 128, 256];
   let conv = 0;
   let first = 0;
+  let im2col = 0;
   for (let i = 0; i < 4; i++) {
     const out = size >> (i + 1);
     const macs = batch * widths[i + 1] * out * out * widths[i] * 16;
     if (i === 0) first = macs;
     conv += macs;
+    // one-hot im2col of the Conv's input and of the mirrored ConvT's output gradient: 16 taps × 16 MACs
+    im2col += 2 * batch * widths[i] * out * out * 16 * 16;
   }
   const g = (macs: number) => (2 * macs) / 1e9;
   return {
     "forward Conv": g(conv),
     "forward ConvTranspose": g(conv),
-    "Conv weight grad (Conv)": g(conv),
-    "ConvT weight grad (Conv)": g(conv),
+    "weight grad (MatMul)": g(2 * conv),
+    "weight grad im2col (one-hot Conv)": g(im2col),
     "Conv input grad (ConvTranspose)": g(conv - first),
     "ConvT input grad (Conv)": g(conv),
   };

@@ -42,7 +42,7 @@ function outputShape(e: TraceEvent): number[] | undefined {
 }
 
 /** Which part of the training step a node belongs to. */
-function roleOf(node: string, op: string, shape: number[] | undefined): string {
+function roleOf(node: string, op: string, shape: number[] | undefined, batch: number): string {
   const backward = node.includes("grad(");
   if (node.startsWith("optimizer")) return "Adam update";
   if (node.startsWith("loss")) return "loss";
@@ -52,9 +52,15 @@ function roleOf(node: string, op: string, shape: number[] | undefined): string {
     if (op === "ConvTranspose") return "forward ConvTranspose";
     return "forward BN/activations";
   }
+  // Weight gradients (rules.ts `matMulWeightGrad`): a one-hot Conv builds the im2col, one image per
+  // channel (batch·C "images", kh·kw = 16 output channels), which ORT runs in its NCHWc layout with a
+  // ReorderOutput back; then a (Fused)MatMul with the output gradient.
+  if (op === "ReorderOutput" || op === "ReorderInput") return "weight grad im2col (one-hot Conv)";
+  if (op === "MatMul" || op === "FusedMatMul") return "weight grad (MatMul)";
   const fromTransposed = node.includes("grad(decoder.");
   if (op === "Conv" || op.startsWith("FusedConv")) {
-    // A weight gradient is a Conv whose output is kernel-sized (before the crop).
+    if (shape && shape[1] === 16 && shape[0] !== batch) return "weight grad im2col (one-hot Conv)";
+    // The grouped form: a Conv whose output is kernel-sized (before the crop).
     if (spatial !== undefined && spatial <= 8)
       return fromTransposed ? "ConvT weight grad (Conv)" : "Conv weight grad (Conv)";
     return "ConvT input grad (Conv)";
@@ -68,6 +74,7 @@ function roleOf(node: string, op: string, shape: number[] | undefined): string {
 export function summariseProfile(
   file: string,
   config: string,
+  batch: number,
   stepTimes: number[],
   runTimes: number[],
 ): ProfileSummary {
@@ -97,7 +104,7 @@ export function summariseProfile(
     o.count += 1 / steps;
     byOp.set(op, o);
     const shape = outputShape(e);
-    const role = roleOf(node, op, shape);
+    const role = roleOf(node, op, shape, batch);
     byRole.set(role, (byRole.get(role) ?? 0) + ms);
     const n = byNode.get(node) ?? { op, ms: 0, output: shape };
     n.ms += ms;

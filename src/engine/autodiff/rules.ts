@@ -118,8 +118,12 @@ function groupedWeightGrad(
   return t01(cropped);
 }
 
-/** Largest im2col (elements) `matMulWeightGrad` builds; beyond it the Conv formula is used [ours]. */
-const MAX_IM2COL_ELEMENTS = 2 ** 26;
+/**
+ * Largest im2col (elements, 64 MB) `matMulWeightGrad` builds at once [ours]: larger ones are built and
+ * multiplied in batch chunks whose partial gradients are summed, so that the extra memory stays bounded
+ * (SQUID's faithful generator step peaked at 12.5 GB with whole-batch im2cols, 9.2 GB before them).
+ */
+const MAX_IM2COL_ELEMENTS = 2 ** 24;
 
 /**
  * Weight gradient of an ungrouped convolution as im2col + batched MatMul: the im2col is itself a Conv
@@ -128,9 +132,9 @@ const MAX_IM2COL_ELEMENTS = 2 ** 26;
  * the transpose into the MatMul) and a sum over the batch. Why [ours, measured with
  * bench/proto_wgrad.ts]: ORT's Conv runs the §4 formula — output kh×kw, fewer output positions than
  * filters — as one single-threaded im2col of the whole "kernel" per batch item followed by a thin GEMM,
- * at about half the GFLOP/s of the forward convolutions; this form was 1.5–7x faster per layer on the
- * reference autoencoder. Returns the same [M, C, kh, kw] as `groupedWeightGrad`, or undefined when the
- * im2col would exceed `MAX_IM2COL_ELEMENTS`.
+ * at about half the GFLOP/s of the forward convolutions; this form was about 2x faster on the
+ * reference autoencoder's layers. Returns the same [M, C, kh, kw] as `groupedWeightGrad`, or undefined
+ * when one image's im2col alone exceeds `MAX_IM2COL_ELEMENTS`.
  */
 function matMulWeightGrad(
   input: Tensor,
@@ -143,38 +147,56 @@ function matMulWeightGrad(
   const [n, c, h, w] = input.shape;
   const [, m, gh, gw] = kernelLike.shape;
   const taps = kernel[0] * kernel[1];
-  if (n * c * taps * gh * gw > MAX_IM2COL_ELEMENTS) return undefined;
+  const perImage = c * taps * gh * gw;
+  if (perImage > MAX_IM2COL_ELEMENTS) return undefined;
   const identity =
     taps === 1 && stride.every((s) => s === 1) && pads.every((p) => p === 0) && h === gh && w === gw;
-  let cols: Tensor;
-  if (identity) cols = T.reshape(input, [n, c, h * w]);
-  else {
-    const oneHot = new Float32Array(taps * taps);
-    for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
-    const patches = T.emit(
-      "Conv",
-      [T.reshape(input, [n * c, 1, h, w]), T.constant(oneHot, [taps, 1, ...kernel])],
-      {
+  const oneHot = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
+  const kernels = identity ? undefined : T.constant(oneHot, [taps, 1, ...kernel]);
+
+  /** Σ over the images of one chunk, [C·taps, M]. */
+  const chunkGradient = (x: Tensor, g: Tensor): Tensor => {
+    const b = x.shape[0];
+    let cols: Tensor;
+    if (!kernels) cols = T.reshape(x, [b, c, h * w]);
+    else {
+      const patches = T.emit("Conv", [T.reshape(x, [b * c, 1, h, w]), kernels], {
         strides: stride,
         dilations: dilation,
         pads,
         group: 1,
         kernel_shape: kernel,
-      },
-    )[0];
-    // A ConvTranspose's output_padding can leave the im2col longer than the kernel-like operand.
-    const cropped =
-      patches.shape[2] === gh && patches.shape[3] === gw
-        ? patches
-        : T.slice(patches, [
-            { axis: 2, start: 0, end: gh },
-            { axis: 3, start: 0, end: gw },
-          ]);
-    cols = T.reshape(cropped, [n, c * taps, gh * gw]);
+      })[0];
+      // A ConvTranspose's output_padding can leave the im2col longer than the kernel-like operand.
+      const cropped =
+        patches.shape[2] === gh && patches.shape[3] === gw
+          ? patches
+          : T.slice(patches, [
+              { axis: 2, start: 0, end: gh },
+              { axis: 3, start: 0, end: gw },
+            ]);
+      cols = T.reshape(cropped, [b, c * taps, gh * gw]);
+    }
+    const gT = T.transpose(T.reshape(g, [b, m, gh * gw]), [0, 2, 1]);
+    return T.sum(T.matMul(cols, gT), 0);
+  };
+
+  const chunks = Math.ceil((n * perImage) / MAX_IM2COL_ELEMENTS);
+  const chunkSize = Math.ceil(n / chunks);
+  let summed: Tensor | undefined;
+  for (let start = 0; start < n; start += chunkSize) {
+    const end = Math.min(n, start + chunkSize);
+    const part =
+      start === 0 && end === n
+        ? chunkGradient(input, kernelLike)
+        : chunkGradient(
+            T.slice(input, [{ axis: 0, start, end }]),
+            T.slice(kernelLike, [{ axis: 0, start, end }]),
+          );
+    summed = summed ? T.add(summed, part) : part;
   }
-  const kernelLikeT = T.transpose(T.reshape(kernelLike, [n, m, gh * gw]), [0, 2, 1]);
-  const summed = T.sum(T.matMul(cols, kernelLikeT), 0);
-  return T.reshape(T.transpose(summed, [1, 0]), [m, c, ...kernel]);
+  return T.reshape(T.transpose(summed!, [1, 0]), [m, c, ...kernel]);
 }
 
 /** Weight gradient of a convolution: `matMulWeightGrad` where it applies, else `groupedWeightGrad`. */
