@@ -30,6 +30,7 @@ export function engineInfo(): Record<string, string | number> {
     version: runtimeVersion(),
     threads: defaultRuntimeOptions.threads,
     "graph optimisation level": defaultRuntimeOptions.optimizationLevel,
+    "memory arena / pattern": `${defaultRuntimeOptions.memoryArena ? "on" : "off"} / ${defaultRuntimeOptions.memoryPattern ? "on" : "off"}`,
     opset: 18,
   };
 }
