@@ -15,7 +15,7 @@
  *
  * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --session-options --frozen
  *        --wait-quiet MINUTES (first wait, polling every 30 s, until the 1-minute load is below 1.5)
- *        --no-write (print only).
+ *        --no-write (print only) --resummarise (re-summarise the last run's kept ORT profiles only).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -72,6 +72,7 @@ function parseArgs(argv: string[]) {
     frozen: argv.includes("--frozen"),
     write: !argv.includes("--no-write"),
     waitQuiet: get("--wait-quiet", 0),
+    resummarise: argv.includes("--resummarise"),
   };
 }
 
@@ -357,7 +358,7 @@ async function profile(
     .map((f) => join(dir, f))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   if (files.length === 0) throw new Error(`no ORT profile was written to ${dir}`);
-  return summariseProfile(files[0], c.name, c.batch, reply.times_ms!, reply.run_ms!);
+  return summariseProfile(files[0], c.name, reply.times_ms!, reply.run_ms!);
 }
 
 // ------------------------------------------------------------------ machine and report
@@ -571,8 +572,28 @@ interface QuietWait {
   min_load: number;
 }
 
+/**
+ * `--resummarise`: summarise the ORT profiles of the last run again (after a change to the role
+ * classification in bench/profile.ts) and rewrite docs/bench/engine.json and the results section,
+ * without measuring anything.
+ */
+function resummarise(root: string): void {
+  const path = join(root, "docs", "bench", "engine.json");
+  const report = JSON.parse(readFileSync(path, "utf8")) as Report;
+  report.profiles = report.profiles?.map((p) => {
+    const repeated = (ms: number) => Array.from({ length: p.steps }, () => ms);
+    return summariseProfile(p.file, p.config, repeated(p.step_ms), repeated(p.run_ms));
+  });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+  writeResultsSection(root, "engine", renderSection(report));
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.resummarise) {
+    resummarise(repoRoot());
+    return;
+  }
   const quietWait = args.waitQuiet > 0 ? await waitForQuiet(args.waitQuiet) : undefined;
   const started = performance.now();
   const root = repoRoot();

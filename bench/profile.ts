@@ -41,30 +41,26 @@ function outputShape(e: TraceEvent): number[] | undefined {
   return first ? Object.values(first)[0] : undefined;
 }
 
-/** Which part of the training step a node belongs to. */
-function roleOf(node: string, op: string, shape: number[] | undefined, batch: number): string {
+/**
+ * Which part of the reference autoencoder's training step a node belongs to. Weight gradients
+ * (rules.ts `matMulWeightGrad`): a one-hot Conv builds the im2col (kh·kw = 16 output channels, which no
+ * layer of the reference AE has); ORT runs it in its NCHWc layout (it has constant weights), renaming
+ * the node `<tensor>_nchwc` and adding unscoped ReorderOutput nodes; then a (Fused)MatMul.
+ */
+function roleOf(node: string, op: string, shape: number[] | undefined): string {
+  if (op === "ReorderOutput" || op === "ReorderInput" || node.endsWith("_nchwc"))
+    return "weight grad im2col (one-hot Conv)";
   const backward = node.includes("grad(");
   if (node.startsWith("optimizer")) return "Adam update";
   if (node.startsWith("loss")) return "loss";
-  const spatial = shape && shape.length === 4 ? Math.max(shape[2], shape[3]) : undefined;
   if (!backward) {
     if (op === "Conv" || op.startsWith("FusedConv")) return "forward Conv";
     if (op === "ConvTranspose") return "forward ConvTranspose";
     return "forward BN/activations";
   }
-  // Weight gradients (rules.ts `matMulWeightGrad`): a one-hot Conv builds the im2col, one image per
-  // channel (batch·C "images", kh·kw = 16 output channels), which ORT runs in its NCHWc layout with a
-  // ReorderOutput back; then a (Fused)MatMul with the output gradient.
-  if (op === "ReorderOutput" || op === "ReorderInput") return "weight grad im2col (one-hot Conv)";
   if (op === "MatMul" || op === "FusedMatMul") return "weight grad (MatMul)";
-  const fromTransposed = node.includes("grad(decoder.");
-  if (op === "Conv" || op.startsWith("FusedConv")) {
-    if (shape && shape[1] === 16 && shape[0] !== batch) return "weight grad im2col (one-hot Conv)";
-    // The grouped form: a Conv whose output is kernel-sized (before the crop).
-    if (spatial !== undefined && spatial <= 8)
-      return fromTransposed ? "ConvT weight grad (Conv)" : "Conv weight grad (Conv)";
-    return "ConvT input grad (Conv)";
-  }
+  if (op === "Conv" || op.startsWith("FusedConv"))
+    return shape?.[1] === 16 ? "weight grad im2col (one-hot Conv)" : "ConvT input grad (Conv)";
   if (op === "ConvTranspose") return "Conv input grad (ConvTranspose)";
   if (op === "Transpose") return "backward Transpose (weight-grad layout)";
   return "backward BN/activations/reductions";
@@ -74,7 +70,6 @@ function roleOf(node: string, op: string, shape: number[] | undefined, batch: nu
 export function summariseProfile(
   file: string,
   config: string,
-  batch: number,
   stepTimes: number[],
   runTimes: number[],
 ): ProfileSummary {
@@ -104,7 +99,7 @@ export function summariseProfile(
     o.count += 1 / steps;
     byOp.set(op, o);
     const shape = outputShape(e);
-    const role = roleOf(node, op, shape, batch);
+    const role = roleOf(node, op, shape);
     byRole.set(role, (byRole.get(role) ?? 0) + ms);
     const n = byNode.get(node) ?? { op, ms: 0, output: shape };
     n.ms += ms;

@@ -30,7 +30,8 @@ export function engineInfo(): Record<string, string | number> {
     version: runtimeVersion(),
     threads: defaultRuntimeOptions.threads,
     "graph optimisation level": defaultRuntimeOptions.optimizationLevel,
-    "memory arena / pattern": `${defaultRuntimeOptions.memoryArena ? "on" : "off"} / ${defaultRuntimeOptions.memoryPattern ? "on" : "off"}`,
+    "memory arena": defaultRuntimeOptions.memoryArena ? "on" : "off",
+    "memory pattern": `${defaultRuntimeOptions.memoryPattern ? "on" : "off"} (off for training steps)`,
     opset: 18,
   };
 }

@@ -28,8 +28,8 @@ export interface RuntimeOptions {
   spinning?: boolean;
   /**
    * ORT's CPU memory arena (pooled allocations, kept for the session's life) and memory pattern
-   * (one pre-planned block per run shape). Both on by default; turning them off trades some speed for a
-   * lower peak RSS on large graphs.
+   * (one pre-planned block per run shape). Both on by default, except the pattern for training steps
+   * (`compileStep` turns it off: same speed, much lower peak RSS on large graphs).
    */
   memoryArena?: boolean;
   memoryPattern?: boolean;
