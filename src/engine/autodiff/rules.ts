@@ -16,7 +16,7 @@
  */
 import * as T from "../api.js";
 import type { Node, Tensor } from "../ir.js";
-import { convGeometry } from "../ops/conv.js";
+import { type ConvGeometry, convGeometry } from "../ops/conv.js";
 import { reductionAxesOf } from "../ops/reduce.js";
 import { constInts, resolveSlice } from "../ops/shape.js";
 import { intAttr, intsAttr } from "../ops/spec.js";
@@ -65,6 +65,9 @@ function keepDimsOutput(node: Node): Tensor {
   return keepDimsGrad(node, node.outputs[0]);
 }
 
+/** The forward convolution's geometry and kernel size, as the weight-gradient forms need it. */
+type WeightGradGeometry = ConvGeometry & { kernel: [number, number] };
+
 /** Swap axes 0 and 1 of a 4-D tensor. */
 const t01 = (x: Tensor) => T.transpose(x, [1, 0, 2, 3]);
 
@@ -73,15 +76,8 @@ const t01 = (x: Tensor) => T.transpose(x, [1, 0, 2, 3]);
  * the batch axis is the reduction axis. Returns [outChannels(kernelLike), inChannels/group, kh, kw].
  * `input` has C = group·cg channels, `kernelLike` has M = group·mg channels.
  */
-function groupedWeightGrad(
-  input: Tensor,
-  kernelLike: Tensor,
-  group: number,
-  stride: [number, number],
-  dilation: [number, number],
-  pads: [number, number, number, number],
-  kernel: [number, number],
-): Tensor {
+function groupedWeightGrad(input: Tensor, kernelLike: Tensor, geometry: WeightGradGeometry): Tensor {
+  const { group, strides: stride, dilations: dilation, pads, kernel } = geometry;
   const [n, c, h, w] = input.shape;
   const m = kernelLike.shape[1];
   const cg = c / group;
@@ -139,11 +135,9 @@ const MAX_IM2COL_ELEMENTS = 2 ** 24;
 function matMulWeightGrad(
   input: Tensor,
   kernelLike: Tensor,
-  stride: [number, number],
-  dilation: [number, number],
-  pads: [number, number, number, number],
-  kernel: [number, number],
+  geometry: WeightGradGeometry,
 ): Tensor | undefined {
+  const { strides: stride, dilations: dilation, pads, kernel } = geometry;
   const [n, c, h, w] = input.shape;
   const [, m, gh, gw] = kernelLike.shape;
   const taps = kernel[0] * kernel[1];
@@ -200,18 +194,10 @@ function matMulWeightGrad(
 }
 
 /** Weight gradient of a convolution: `matMulWeightGrad` where it applies, else `groupedWeightGrad`. */
-function weightGrad(
-  input: Tensor,
-  kernelLike: Tensor,
-  group: number,
-  stride: [number, number],
-  dilation: [number, number],
-  pads: [number, number, number, number],
-  kernel: [number, number],
-): Tensor {
+function weightGrad(input: Tensor, kernelLike: Tensor, geometry: WeightGradGeometry): Tensor {
   return (
-    (group === 1 ? matMulWeightGrad(input, kernelLike, stride, dilation, pads, kernel) : undefined) ??
-    groupedWeightGrad(input, kernelLike, group, stride, dilation, pads, kernel)
+    (geometry.group === 1 ? matMulWeightGrad(input, kernelLike, geometry) : undefined) ??
+    groupedWeightGrad(input, kernelLike, geometry)
   );
 }
 
@@ -460,7 +446,7 @@ export const vjpRules: Record<string, VjpRule> = {
       kernel_shape: [kh, kw],
       output_padding: outputPadding,
     })[0];
-    const dw = weightGrad(x, g, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
+    const dw = weightGrad(x, g, { ...geo, kernel: [kh, kw] });
     const db = b ? T.sum(g, [0, 2, 3]) : undefined;
     return b ? [dx, dw, db] : [dx, dw];
   },
@@ -483,7 +469,7 @@ export const vjpRules: Record<string, VjpRule> = {
             { axis: 2, start: 0, end: x.shape[2] },
             { axis: 3, start: 0, end: x.shape[3] },
           ]);
-    const dw = weightGrad(g, x, geo.group, geo.strides, geo.dilations, geo.pads, [kh, kw]);
+    const dw = weightGrad(g, x, { ...geo, kernel: [kh, kw] });
     const db = b ? T.sum(g, [0, 2, 3]) : undefined;
     return b ? [dx, dw, db] : [dx, dw];
   },
