@@ -13,10 +13,25 @@ export class UserError extends Error {
   readonly exitCode: number = 1;
 }
 
-/** The user stopped the work (Ctrl-C); what was saved is named in the message. Exit code 130. */
+/**
+ * The user stopped the work (Ctrl-C, or SIGTERM from a job scheduler); what was saved is named in the
+ * message. Exit code 128 + the signal number: 130 for SIGINT, 143 for SIGTERM.
+ */
 export class InterruptedError extends UserError {
   override name = "InterruptedError";
-  override readonly exitCode = 130;
+  override readonly exitCode: number;
+  constructor(
+    message: string,
+    readonly signal: "SIGINT" | "SIGTERM" = "SIGINT",
+  ) {
+    super(message);
+    this.exitCode = signal === "SIGTERM" ? 143 : 130;
+  }
+}
+
+/** A run would need more memory than the limit (free memory, or `--max-memory`). */
+export class MemoryLimitError extends UserError {
+  override name = "MemoryLimitError";
 }
 
 /** A file could not be read or decoded. `reason` is a short machine-readable cause. */

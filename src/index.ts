@@ -14,11 +14,11 @@ import "./methods/index.js";
 
 export { runDemo } from "./api/demo.js";
 export { exportModel } from "./api/export.js";
-export { AnomalyModel, loadModel, type Prediction } from "./api/model.js";
+export { AnomalyModel, type ImageInput, loadModel, ModelClosedError, type Prediction } from "./api/model.js";
 export { predictFiles } from "./api/predict.js";
 export { type TestOptions, type TestResult, testModel as evaluate } from "./api/test.js";
-export { UserError } from "./errors.js";
-export { type Image, readImage, readSlices, writePng } from "./io/index.js";
+export { InterruptedError, MemoryLimitError, OptionError, UserError } from "./errors.js";
+export { decodeImage, type Image, readImage, readSlices, writePng } from "./io/index.js";
 export { getMethod, methodNames } from "./methods/index.js";
 export { generateDataset } from "./synth/index.js";
-export { type TrainOptions, type TrainResult, train } from "./train/trainer.js";
+export { TrainingDivergedError, type TrainOptions, type TrainResult, train } from "./train/trainer.js";

@@ -1,7 +1,8 @@
 /**
  * `demo`: the whole pipeline on data the package makes itself — a synthetic industrial texture set,
  * the AE baseline trained for a few minutes on 2 cores, evaluation on the synthetic test split, and
- * the HTML report. No network and no outside data.
+ * the HTML report. No network and no outside data. A second demo into the same folder replaces the
+ * first one's data, model and report (the folders it owns).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -49,9 +50,15 @@ export async function runDemo(options: DemoOptions): Promise<TestResult & { mode
     epochs: options.epochs ?? DEMO_SETTINGS.epochs,
     imageSize: DEMO_SETTINGS.size,
     out: modelDir,
+    overwrite: true,
     quiet: options.quiet,
   });
   log("demo: testing");
-  const result = await testModel({ model: modelDir, data: dataDir, out: join(options.out, "report") });
+  const result = await testModel({
+    model: modelDir,
+    data: dataDir,
+    out: join(options.out, "report"),
+    overwrite: true,
+  });
   return { ...result, modelDir };
 }

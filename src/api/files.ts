@@ -1,20 +1,14 @@
 /**
  * Expanding the paths given to `predict`: files, folders (searched recursively for supported images)
  * and globs (`*`, `?`, `**`), in a stable sorted order. Node 20 has no fs.glob, and a full glob library
- * is more than these three wildcards need.
+ * is more than these three wildcards need. Folders are walked with `walkImages` (symbolic links
+ * followed, each real folder once); a pattern whose fixed part names a missing folder is an error naming
+ * that folder.
  */
-import { readdir, stat } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
+import { stat } from "node:fs/promises";
+import { resolve, sep } from "node:path";
+import { walkImages as walk } from "../data/files.js";
 import { InputFileError, UserError } from "../errors.js";
-import { isSupportedImagePath } from "../io/index.js";
-
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && isSupportedImagePath(e.name))
-    .map((e) => join(e.parentPath ?? dir, e.name))
-    .sort();
-}
 
 function globToRegExp(pattern: string): RegExp {
   let re = "";
@@ -38,6 +32,13 @@ export async function expandInputs(paths: readonly string[]): Promise<string[]> 
       const absolute = resolve(path).split(sep).join("/");
       const base = absolute.slice(0, absolute.search(/[*?]/)).replace(/[^/]*$/, "");
       const matcher = globToRegExp(absolute);
+      if (
+        !(await stat(base).then(
+          (info) => info.isDirectory(),
+          () => false,
+        ))
+      )
+        throw new InputFileError(base, "missing", `folder of the pattern ${path}`);
       const matches = (await walk(base)).filter((f) => matcher.test(f.split(sep).join("/")));
       if (matches.length === 0) throw new UserError(`${path}: no image matches this pattern`);
       out.push(...matches);

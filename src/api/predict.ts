@@ -1,14 +1,15 @@
 /**
  * `predict`: score files, folders or globs with a trained model, streaming in batches (bounded
  * memory): one row per image (path, score, normalised score, label) as CSV or JSON, and a heat-map
- * overlay PNG per image.
+ * overlay PNG per image. `out` is an output folder (util/output.ts): a non-empty one is replaced only
+ * with `overwrite`.
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { preprocessImage } from "../data/preprocess.js";
 import { readImage } from "../io/index.js";
 import { overlayFileName, writeOverlay } from "../report/index.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { openOutputFolder } from "../util/output.js";
 import { expandInputs } from "./files.js";
 import { loadModel } from "./model.js";
 
@@ -18,6 +19,10 @@ export interface PredictOptions {
   out: string;
   format?: "csv" | "json";
   batchSize?: number;
+  /** Replace the content of a non-empty `out`. */
+  overwrite?: boolean;
+  /** Memory limit in bytes (default: free memory). */
+  maxMemory?: number;
   /** Called after each image (progress). */
   onImage?: (done: number, total: number) => void;
 }
@@ -34,13 +39,27 @@ export async function predictFiles(
   options: PredictOptions,
 ): Promise<{ rows: PredictRow[]; resultsFile: string }> {
   const files = await expandInputs(options.inputs);
-  const model = await loadModel(options.model);
+  const out = await openOutputFolder(options.out, { overwrite: options.overwrite });
+  let failed = true;
+  try {
+    const result = await predictInto(options, files);
+    failed = false;
+    return result;
+  } finally {
+    await out.release(failed);
+  }
+}
+
+async function predictInto(
+  options: PredictOptions,
+  files: string[],
+): Promise<{ rows: PredictRow[]; resultsFile: string }> {
+  const batchSize = options.batchSize ?? 8;
+  const model = await loadModel(options.model, { batchSize, maxMemory: options.maxMemory });
   const size = model.manifest.imageSize;
   const channels = model.manifest.channels;
-  const batchSize = options.batchSize ?? 8;
   const rows: PredictRow[] = [];
   const usedNames = new Set<string>();
-  await mkdir(options.out, { recursive: true });
   try {
     for (let start = 0; start < files.length; start += batchSize) {
       const chunk = files.slice(start, start + batchSize);

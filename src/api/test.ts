@@ -1,6 +1,7 @@
 /**
  * `test`: evaluate a model on a data set's test split and write `metrics.json`, `scores.csv` (one row
- * per image) and a self-contained `report.html` with overlays (also written as PNGs).
+ * per image) and a self-contained `report.html` with overlays (also written as PNGs). `out` is an
+ * output folder (util/output.ts): a non-empty one is replaced only with `overwrite`.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,10 +13,13 @@ import {
 } from "../report/index.js";
 import { type EvaluateOptions, type Evaluation, evaluate, type TestMetrics } from "../score/evaluate.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { openOutputFolder } from "../util/output.js";
 import { csvField } from "./predict.js";
 
 export interface TestOptions extends EvaluateOptions {
   out: string;
+  /** Replace the content of a non-empty `out`. */
+  overwrite?: boolean;
 }
 
 export interface TestResult {
@@ -23,11 +27,24 @@ export interface TestResult {
   metricsFile: string;
   scoresFile: string;
   reportFile: string;
+  /** Problems that did not stop the evaluation, one line each. */
+  warnings: string[];
 }
 
 export async function testModel(options: TestOptions): Promise<TestResult> {
+  const out = await openOutputFolder(options.out, { overwrite: options.overwrite });
+  let failed = true;
+  try {
+    const result = await evaluateInto(options);
+    failed = false;
+    return result;
+  } finally {
+    await out.release(failed);
+  }
+}
+
+async function evaluateInto(options: TestOptions): Promise<TestResult> {
   const evaluation = await evaluate(options);
-  await mkdir(options.out, { recursive: true });
   const metricsFile = join(options.out, "metrics.json");
   const scoresFile = join(options.out, "scores.csv");
   const { manifest } = evaluation.model;
@@ -64,7 +81,7 @@ export async function testModel(options: TestOptions): Promise<TestResult> {
   );
   await writeFileAtomic(scoresFile, `${[header, ...lines].join("\n")}\n`);
   const reportFile = await writeTestReport(evaluation, options);
-  return { metrics: evaluation.metrics, metricsFile, scoresFile, reportFile };
+  return { metrics: evaluation.metrics, metricsFile, scoresFile, reportFile, warnings: evaluation.warnings };
 }
 
 async function writeTestReport(evaluation: Evaluation, options: TestOptions): Promise<string> {
@@ -112,10 +129,16 @@ async function writeTestReport(evaluation: Evaluation, options: TestOptions): Pr
       channels: manifest.channels,
       scoring: manifest.scoring,
     },
-    notes: manifest.scoring.notes,
+    notes: [...manifest.scoring.notes, ...excludedNote(evaluation.withoutMask.length)],
   };
   const overlayFolder = join(options.out, "overlays");
   await mkdir(overlayFolder, { recursive: true });
   await writeOverlayPngs(input, overlayFolder);
   return writeReport(input, options.out, "overlays");
+}
+
+function excludedNote(count: number): string[] {
+  if (count === 0) return [];
+  const images = count === 1 ? "1 anomalous test image has" : `${count} anomalous test images have`;
+  return [`${images} no mask and ${count === 1 ? "is" : "are"} left out of pixel AUROC and AUPRO`];
 }

@@ -2,6 +2,7 @@
 import { type Command, Option } from "commander";
 import { LAYOUTS } from "../data/index.js";
 import { OptionError } from "../errors.js";
+import { parseMemorySize } from "../methods/memory.js";
 
 export function integerOption(name: string): (value: string) => number {
   return (value: string) => {
@@ -9,6 +10,25 @@ export function integerOption(name: string): (value: string) => number {
     if (!Number.isInteger(n)) throw new OptionError(`${name} must be an integer, got "${value}"`);
     return n;
   };
+}
+
+export function nonNegativeIntegerOption(name: string): (value: string) => number {
+  return (value: string) => {
+    if (!/^\+?\d+$/.test(value.trim()))
+      throw new OptionError(`${name} must be a non-negative integer, got "${value}"`);
+    return Number(value);
+  };
+}
+
+/** `--max-memory <size>` and `--overwrite`, shared by the verbs that write an output folder and run a model. */
+export function withRunOptions(command: Command): Command {
+  return command
+    .option("--overwrite", "replace the content of a non-empty --out")
+    .option(
+      "--max-memory <size>",
+      "refuse to run when the memory estimate exceeds this (e.g. 8G; default: free memory)",
+      (value: string) => parseMemorySize(value),
+    );
 }
 
 /** `--data`, `--layout` and `--category`, shared by the verbs that read a data set. */

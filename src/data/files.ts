@@ -3,9 +3,12 @@
  * folder-name rules that decide whether a class folder holds normal or anomalous images.
  *
  * Listings are sorted by code point (not locale) so every index, split and de-duplication is
- * reproducible across machines.
+ * reproducible across machines. Symbolic links are followed (data sets are often linked into place):
+ * a link counts as what it points to, a broken link as nothing; `walkImages`, the one recursive walk,
+ * visits every real folder once, so a link cycle ends.
  */
-import { readdir, stat } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { readdir, realpath, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { isSupportedImagePath } from "../io/index.js";
 
@@ -29,30 +32,63 @@ export async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** Names of the sub-folders of `dir` (hidden ones skipped), sorted; empty when `dir` is not a folder. */
-export async function listDirectories(dir: string): Promise<string[]> {
+/** What a folder entry is, following a symbolic link; undefined for a broken link or anything else. */
+async function kindOf(dir: string, entry: Dirent): Promise<"folder" | "file" | undefined> {
+  if (entry.isDirectory()) return "folder";
+  if (entry.isFile()) return "file";
+  if (!entry.isSymbolicLink()) return undefined;
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => e.isDirectory() && !e.name.startsWith("."))
-      .map((e) => e.name)
-      .sort(byCodePoint);
+    const info = await stat(join(dir, entry.name));
+    return info.isDirectory() ? "folder" : info.isFile() ? "file" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Entries of `dir` with their kinds (links followed), sorted by name; empty when `dir` is not a folder. */
+async function entriesOf(dir: string): Promise<Array<{ name: string; kind: "folder" | "file" | undefined }>> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
   } catch {
     return [];
   }
+  const kinds = await Promise.all(entries.map((e) => kindOf(dir, e)));
+  return entries
+    .map((e, i) => ({ name: e.name, kind: kinds[i] }))
+    .sort((a, b) => byCodePoint(a.name, b.name));
+}
+
+/** Names of the sub-folders of `dir` (hidden ones skipped), sorted; empty when `dir` is not a folder. */
+export async function listDirectories(dir: string): Promise<string[]> {
+  return (await entriesOf(dir))
+    .filter((e) => e.kind === "folder" && !e.name.startsWith("."))
+    .map((e) => e.name);
 }
 
 /** Full paths of the image files directly inside `dir`, sorted; empty when `dir` is not a folder. */
 export async function listImages(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((e) => e.isFile() && !e.name.startsWith(".") && isSupportedImagePath(e.name))
-      .map((e) => join(dir, e.name))
-      .sort(byCodePoint);
-  } catch {
-    return [];
-  }
+  return (await entriesOf(dir))
+    .filter((e) => e.kind === "file" && !e.name.startsWith(".") && isSupportedImagePath(e.name))
+    .map((e) => join(dir, e.name));
+}
+
+/** Every supported image under `root`, recursively, sorted; each real folder is visited once. */
+export async function walkImages(root: string): Promise<string[]> {
+  const visited = new Set<string>();
+  const found: string[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    const real = await realpath(dir);
+    if (visited.has(real)) return;
+    visited.add(real);
+    for (const entry of await entriesOf(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.kind === "folder") await visit(path);
+      else if (entry.kind === "file" && isSupportedImagePath(entry.name)) found.push(path);
+    }
+  };
+  await visit(root);
+  return found.sort(byCodePoint);
 }
 
 /** File name without folder and extension (`a/b/001.nii.gz` -> `001`). */

@@ -46,6 +46,8 @@ export interface BatchOptions {
   dropLast?: boolean;
   /** Also decode masks (union of `maskPaths`, zero for samples without masks). */
   withMasks?: boolean;
+  /** Receives one line per mask whose size differs from its image's (it is resized nearest-neighbour). */
+  onWarning?: (message: string) => void;
   /** Images decoded concurrently inside one batch (default 8). */
   concurrency?: number;
   /** The decoder (file -> Image); injectable for tests and other sources. */
@@ -119,7 +121,8 @@ async function decodeBatch(
   const masks = options.withMasks ? new Float32Array(members.length * plane) : null;
   const decodeOne = async (i: number) => {
     const sample = members[i];
-    const image = await preprocessImage(await read(sample.path, sample), { ...options, size });
+    const original = await read(sample.path, sample);
+    const image = await preprocessImage(original, { ...options, size });
     channels ??= image.channels;
     if (image.channels !== channels)
       throw new OptionError(
@@ -129,6 +132,12 @@ async function decodeBatch(
     images.set(image.data, i * channels * plane);
     if (masks && sample.maskPaths.length > 0) {
       const decoded = await Promise.all(sample.maskPaths.map((path) => read(path, sample)));
+      decoded.forEach((mask, m) => {
+        if (mask.width !== original.width || mask.height !== original.height)
+          options.onWarning?.(
+            `${sample.maskPaths[m]}: mask is ${mask.width}x${mask.height}, its image ${original.width}x${original.height} (resized nearest-neighbour)`,
+          );
+      });
       masks.set((await preprocessMasks(decoded, size, options)).data, i * plane);
     }
   };

@@ -8,6 +8,7 @@ export { grad } from "./autodiff/grad.js";
 export { EngineError, NonFiniteError, ShapeError } from "./errors.js";
 export { graphFlops } from "./flops.js";
 export { type DType, Graph, Tensor, trace, withScope } from "./ir.js";
+export { type GraphMemory, graphMemory, WEIGHT_GRADIENT_IM2COL_BYTES } from "./memory.js";
 export { Binding, bind, Module, ModuleGroup, Parameter } from "./module.js";
 export { evaluateReference } from "./reference.js";
 export {

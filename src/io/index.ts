@@ -56,8 +56,17 @@ function checkDimensions(file: string, image: Image): Image {
 
 /** All 2-D slices of the file: one for plain raster images, one per frame (DICOM) or slice (NIfTI). */
 export async function readSlices(path: string, options: ReadOptions = {}): Promise<Image[]> {
+  return decodeSlices(path, await readInputFile(path), options);
+}
+
+/** `readSlices` on the bytes of a file; `path` names it in errors and helps detect the format. */
+export async function decodeSlices(
+  path: string,
+  bytes: Uint8Array,
+  options: ReadOptions = {},
+): Promise<Image[]> {
   const axis = validatedAxis(options);
-  const bytes = await readInputFile(path);
+  if (bytes.length === 0) throw new InputFileError(path, "empty", "0 bytes");
   const format = requireFormat(path, bytes);
   let slices: Image[];
   switch (format) {
@@ -85,9 +94,21 @@ export async function readSlices(path: string, options: ReadOptions = {}): Promi
  * by default the middle slice floor(n / 2); a slice index out of range is a "wrong-dimensions" error.
  */
 export async function readImage(path: string, options: ReadOptions = {}): Promise<Image> {
+  return pickSlice(path, await readSlices(path, options), options);
+}
+
+/** `readImage` on the bytes of a file; `path` names it in errors (e.g. "<buffer>"). */
+export async function decodeImage(
+  path: string,
+  bytes: Uint8Array,
+  options: ReadOptions = {},
+): Promise<Image> {
+  return pickSlice(path, await decodeSlices(path, bytes, options), options);
+}
+
+function pickSlice(path: string, slices: Image[], options: ReadOptions): Image {
   if (options.slice !== undefined && (!Number.isInteger(options.slice) || options.slice < 0))
     throw new OptionError(`slice must be a non-negative integer, got ${options.slice}`);
-  const slices = await readSlices(path, options);
   const index = options.slice ?? Math.floor(slices.length / 2);
   if (index >= slices.length)
     throw new InputFileError(

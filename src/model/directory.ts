@@ -3,7 +3,8 @@
  * `<network>.<path>`) and `anomalyscope.json` (format version, method, config, input size, channels,
  * preprocessing, scoring rule, calibration and thresholds with their provenance, training-data
  * summary, validation metrics, package version). Both are written atomically. Loading checks the
- * format version and every tensor, and fails with a `UserError` naming the file.
+ * format version, the method, the memory scoring will need (methods/memory.ts) and every tensor, and
+ * fails with a `UserError` naming the file.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,7 +12,8 @@ import { z } from "zod";
 import { ModuleGroup } from "../engine/index.js";
 import { loadSafetensors, saveSafetensors } from "../engine/safetensors.js";
 import { InputFileError, UserError } from "../errors.js";
-import type { MethodInstance } from "../methods/contract.js";
+import type { MethodDefinition, MethodInstance } from "../methods/contract.js";
+import { checkMemory } from "../methods/memory.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
 import type { Calibration } from "../score/graph.js";
 import type { ThresholdChoice } from "../score/threshold.js";
@@ -115,11 +117,39 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
   return parsed.data;
 }
 
-/** Load a model directory: its manifest, a method instance with the stored weights, the calibration. */
-export async function loadModel(dir: string): Promise<LoadedModel> {
+export interface LoadModelOptions {
+  /** Images per scoring batch, for the memory estimate (default 1). */
+  batchSize?: number;
+  /** Memory limit in bytes (default: free memory). */
+  maxMemory?: number;
+}
+
+function methodOf(dir: string, name: string): MethodDefinition {
+  try {
+    return getMethod(name);
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError(`${join(dir, MANIFEST_FILE)}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Load a model directory: its manifest, a method instance with the stored weights, the calibration.
+ * Refuses (before building the network) when scoring batches of `batchSize` would need more memory
+ * than the limit.
+ */
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const manifest = await readManifest(dir);
-  const method = getMethod(manifest.method);
+  const method = methodOf(dir, manifest.method);
   const config = parseMethodConfig(method, manifest.config, join(dir, MANIFEST_FILE));
+  const batchSize = options.batchSize ?? 1;
+  checkMemory(
+    method,
+    config,
+    { imageSize: manifest.imageSize, channels: manifest.channels, batchSize, training: false },
+    `${dir}: scoring at ${manifest.imageSize} px in batches of ${batchSize}`,
+    options.maxMemory,
+  );
   const instance = method.create(config, {
     imageSize: manifest.imageSize,
     channels: manifest.channels,

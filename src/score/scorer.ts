@@ -88,7 +88,7 @@ export interface ScoredSample {
 export async function scoreSamples(
   scorer: Scorer,
   samples: readonly Sample[],
-  options: { batchSize: number; withMasks: boolean },
+  options: { batchSize: number; withMasks: boolean; onWarning?: (message: string) => void },
   onSample: (result: ScoredSample) => void | Promise<void>,
 ): Promise<void> {
   const plane = scorer.imageSize * scorer.imageSize;
@@ -100,6 +100,7 @@ export async function scoreSamples(
     seed: 0,
     dropLast: false,
     withMasks: options.withMasks,
+    onWarning: options.onWarning,
   })) {
     const n = batch.samples.length;
     const out = await scorer.scoreBatch(batch.images, n);

@@ -6,13 +6,24 @@
  *
  * Reproducibility: the data order and every random draw of an epoch come from generators derived from
  * (seed, epoch, batch), so `--resume` from the checkpoint of epoch e continues exactly as an
- * uninterrupted run would. Ctrl-C stops after the current batch, keeps the checkpoint of the last
- * completed epoch and exits with 130; a non-finite loss stops with the epoch and step named and the
- * last good checkpoint untouched.
+ * uninterrupted run would. Ctrl-C (SIGINT) or SIGTERM stops after the current batch, keeps the
+ * checkpoint of the last completed epoch and exits with 130 or 143; a non-finite loss, or a non-finite
+ * validation score, stops with the epoch named and the last checkpoint whose loss and validation were
+ * finite untouched. The checkpoint records every setting that shapes the run (method, config, image
+ * and batch size, channels, seed, augmentation, early stopping, layout, category) and fingerprints of
+ * the training and validation file lists; `--resume` refuses a run that differs and lists the
+ * differences. Only `--epochs` may change on resume (continuing a run for longer).
+ *
+ * `--out` is an output folder (util/output.ts): refused when non-empty unless resuming or
+ * `--overwrite`, locked against a second process, cleaned of orphan temporary files, removed again when
+ * a run fails before writing anything. Memory is estimated before anything is compiled
+ * (methods/memory.ts). A training set smaller than the batch size trains with one batch of the whole
+ * set (a one-line notice), as the official SQUID code's DataLoader does (it drops no partial batch).
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, rm } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import { batches, type Dataset, loadDataset, type Sample, summarize } from "../data/index.js";
 import { NonFiniteError } from "../engine/index.js";
 import { ModuleGroup } from "../engine/module.js";
@@ -20,12 +31,20 @@ import { readSafetensors, writeSafetensors } from "../engine/safetensors.js";
 import { InterruptedError, OptionError, UserError } from "../errors.js";
 import { readImage } from "../io/index.js";
 import type { ImageBatch, MethodDefinition, MethodInstance } from "../methods/contract.js";
+import { checkMemory } from "../methods/memory.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
 import { imageAuroc } from "../metrics/index.js";
-import { MODEL_FORMAT_VERSION, type ModelManifest, saveModelDirectory } from "../model/directory.js";
+import {
+  MANIFEST_FILE,
+  MODEL_FORMAT_VERSION,
+  type ModelManifest,
+  saveModelDirectory,
+  WEIGHTS_FILE,
+} from "../model/directory.js";
 import type { Calibration } from "../score/graph.js";
 import { Scorer, scoreSamples } from "../score/scorer.js";
 import { chooseThreshold } from "../score/threshold.js";
+import { openOutputFolder } from "../util/output.js";
 import { Random } from "../util/random.js";
 import { packageVersion } from "../util/version.js";
 import { type Augmentation, augmentBatch, noAugmentation } from "./augment.js";
@@ -44,6 +63,10 @@ export interface TrainOptions {
   seed?: number;
   out: string;
   resume?: boolean;
+  /** Replace the content of a non-empty `out`. */
+  overwrite?: boolean;
+  /** Memory limit in bytes for the estimate (default: free memory). */
+  maxMemory?: number;
   quiet?: boolean;
   /** Stop when the mean normal validation score has not improved for this many epochs (0 = off). */
   earlyStoppingPatience?: number;
@@ -77,13 +100,33 @@ export class TrainingDivergedError extends UserError {
 
 const CHECKPOINT_FILE = "checkpoint.safetensors";
 
+/** Everything that shapes a run except its length; a resumed run must match it exactly. */
+interface RunSettings {
+  method: string;
+  config: unknown;
+  imageSize: number;
+  batchSize: number;
+  channels: number;
+  seed: number;
+  augmentation: Augmentation;
+  earlyStopping: number;
+  layout: string;
+  category: string | null;
+  trainingFiles: FileListFingerprint;
+  validationFiles: FileListFingerprint;
+}
+
+interface FileListFingerprint {
+  count: number;
+  sha256: string;
+}
+
 interface TrainerState {
   completedEpochs: number;
   history: EpochRecord[];
   bestNormalScore: number;
   epochsWithoutImprovement: number;
-  method: string;
-  seed: number;
+  settings: RunSettings;
 }
 
 /** A generator for (seed, epoch, batch) that does not depend on anything consumed before. */
@@ -115,7 +158,32 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return v;
 }
 
+/** A seed is an integer in [0, 2^32 - 1]. */
+export function checkSeed(seed: number | undefined): number {
+  const value = seed ?? 0;
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff)
+    throw new OptionError(`--seed must be a non-negative integer (0 to 4294967295), got ${seed}`);
+  return value;
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  const checkpointPath = join(options.out, CHECKPOINT_FILE);
+  const out = await openOutputFolder(options.out, {
+    overwrite: options.overwrite,
+    resuming: options.resume,
+    hint: existsSync(checkpointPath) ? ", or continue its checkpoint with --resume" : "",
+  });
+  let failed = true;
+  try {
+    const result = await trainInto(options, checkpointPath);
+    failed = false;
+    return result;
+  } finally {
+    await out.release(failed);
+  }
+}
+
+async function trainInto(options: TrainOptions, checkpointPath: string): Promise<TrainResult> {
   const started = Date.now();
   const method = getMethod(options.method);
   const config = parseMethodConfig(
@@ -124,11 +192,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     options.config ? `--config ${options.config}` : "config",
   );
   const epochs = positiveInt("--epochs", options.epochs, method.defaults.epochs);
-  const batchSize = positiveInt("--batch-size", options.batchSize, method.defaults.batchSize);
+  const requestedBatchSize = positiveInt("--batch-size", options.batchSize, method.defaults.batchSize);
   const imageSize = positiveInt("--image-size", options.imageSize, method.defaults.imageSize);
-  const seed = options.seed ?? 0;
+  const seed = checkSeed(options.seed);
   const sizeProblem = method.checkImageSize(config, imageSize);
   if (sizeProblem) throw new OptionError(`--image-size ${imageSize}: ${sizeProblem}`);
+  if (options.resume && !existsSync(checkpointPath))
+    throw new OptionError(`--resume: no checkpoint in ${options.out}`);
+  if (!options.resume && options.overwrite) {
+    for (const file of [CHECKPOINT_FILE, WEIGHTS_FILE, MANIFEST_FILE])
+      await rm(join(options.out, file), { force: true });
+  }
   const progress = createProgress({ quiet: options.quiet });
 
   const dataset = await loadDataset(options.data, {
@@ -139,41 +213,72 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   progress.log(
     `data: ${options.data} (layout ${dataset.layout}${dataset.detected ? ", detected" : ""}) — ${describe(dataset)}`,
   );
-  if (dataset.train.length < batchSize) {
-    throw new OptionError(
-      `${options.data}: ${dataset.train.length} training images, fewer than the batch size ${batchSize}`,
+  if (dataset.train.length === 0) throw new OptionError(`${options.data}: no training images`);
+  const batchSize = Math.min(requestedBatchSize, dataset.train.length);
+  if (batchSize < requestedBatchSize)
+    progress.log(
+      `batch size ${batchSize}: the training set has only ${batchSize} images (asked for ${requestedBatchSize})`,
     );
-  }
   const first = await readImage(dataset.train[0].path, { slice: dataset.train[0].slice });
   const channels = method.channels(config, first.channels);
-  const instance = method.create(config, { imageSize, channels, random: new Random(seed) });
+  checkMemory(
+    method,
+    config,
+    { imageSize, channels, batchSize, training: true },
+    `--image-size ${imageSize} --batch-size ${batchSize}`,
+    options.maxMemory,
+  );
   const augmentation: Augmentation = {
     ...noAugmentation,
     ...method.augmentation?.(config),
     ...options.augmentation,
   };
-
-  await mkdir(options.out, { recursive: true });
-  const checkpointPath = join(options.out, CHECKPOINT_FILE);
+  const settings: RunSettings = {
+    method: method.name,
+    config,
+    imageSize,
+    batchSize,
+    channels,
+    seed,
+    augmentation,
+    earlyStopping: options.earlyStoppingPatience ?? 0,
+    layout: dataset.layout,
+    category: options.category ?? null,
+    trainingFiles: fingerprint(options.data, dataset.train),
+    validationFiles: fingerprint(options.data, dataset.validation),
+  };
+  let previous: { state: TrainerState; tensors: Checkpoint["tensors"] } | undefined;
+  if (options.resume) {
+    previous = await readCheckpoint(checkpointPath);
+    const differences = settingDifferences(previous.state.settings, settings);
+    if (differences.length > 0)
+      throw new OptionError(
+        `--resume: the checkpoint in ${options.out} is from a run with other settings: ${differences.join(", ")}`,
+      );
+  }
+  const instance = method.create(config, { imageSize, channels, random: new Random(seed) });
   let state: TrainerState = {
     completedEpochs: 0,
     history: [],
     bestNormalScore: Number.POSITIVE_INFINITY,
     epochsWithoutImprovement: 0,
-    method: method.name,
-    seed,
+    settings,
   };
-  if (options.resume) {
-    if (!existsSync(checkpointPath)) throw new OptionError(`--resume: no checkpoint in ${options.out}`);
-    state = await loadCheckpoint(checkpointPath, instance, method, seed);
+  if (previous) {
+    state = { ...previous.state, settings };
+    restoreCheckpoint(checkpointPath, previous.tensors, instance);
     progress.log(`resuming after epoch ${state.completedEpochs} from ${checkpointPath}`);
   }
 
-  let interrupted = false;
+  let interrupted: "SIGINT" | "SIGTERM" | undefined;
   const onSigint = () => {
-    interrupted = true;
+    interrupted = "SIGINT";
+  };
+  const onSigterm = () => {
+    interrupted = "SIGTERM";
   };
   process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
   const scorer = new Scorer(instance, method.scoring(config), imageSize, channels);
   try {
     const patience = options.earlyStoppingPatience ?? 0;
@@ -189,10 +294,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         seed,
         augmentation,
         progress,
-        isInterrupted: () => interrupted,
+        isInterrupted: () => interrupted !== undefined,
       });
       if (interrupted) break;
       const validation = await validate(scorer, dataset.validation, batchSize);
+      if (validation.nonFinite > 0)
+        throw new TrainingDivergedError(
+          `training diverged at epoch ${epoch + 1}: ${validation.nonFinite} of ${dataset.validation.length} validation scores are not finite; ` +
+            (state.completedEpochs > 0
+              ? `the checkpoint after epoch ${state.completedEpochs} is kept`
+              : "no checkpoint was kept"),
+        );
       const record: EpochRecord = {
         epoch,
         losses,
@@ -219,7 +331,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     if (interrupted) {
       throw new InterruptedError(
-        `interrupted; the checkpoint after epoch ${state.completedEpochs} is in ${checkpointPath} (continue with --resume)`,
+        `interrupted (${interrupted}); the checkpoint after epoch ${state.completedEpochs} is in ${checkpointPath} (continue with --resume)`,
+        interrupted,
       );
     }
     await instance.finishTraining?.(trainingImages(dataset.train, batchSize, imageSize, channels));
@@ -248,6 +361,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         summary: summarize(dataset),
         epochs: state.completedEpochs,
         batchSize,
+        ...(batchSize < requestedBatchSize ? { requestedBatchSize } : {}),
         seed,
         augmentation,
         history: state.history,
@@ -270,6 +384,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
     progress.stop();
     await scorer.dispose();
     await instance.dispose();
@@ -368,10 +483,12 @@ async function validate(scorer: Scorer, samples: Sample[], batchSize: number) {
     scores.push(r.score);
     labels.push(r.sample.label);
   });
+  const nonFinite = scores.filter((s) => !Number.isFinite(s)).length;
   const normal = scores.filter((_, i) => labels[i] === 0);
   const normalScore = normal.reduce((a, b) => a + b, 0) / Math.max(normal.length, 1);
   const hasBoth = labels.includes(0) && labels.includes(1);
-  return { normalScore, auroc: hasBoth ? imageAuroc(scores, labels) : null };
+  const auroc = hasBoth && nonFinite === 0 ? imageAuroc(scores, labels) : null;
+  return { normalScore, auroc, nonFinite };
 }
 
 /** Pixels kept per validation image for the pixel threshold (a fixed stride keeps memory bounded). */
@@ -423,19 +540,27 @@ async function saveCheckpoint(path: string, instance: MethodInstance, state: Tra
   await writeSafetensors(path, tensors, { trainer: JSON.stringify(state) });
 }
 
-async function loadCheckpoint(
+type Checkpoint = Awaited<ReturnType<typeof readSafetensors>>;
+
+async function readCheckpoint(
   path: string,
-  instance: MethodInstance,
-  method: MethodDefinition,
-  seed: number,
-): Promise<TrainerState> {
+): Promise<{ state: TrainerState; tensors: Checkpoint["tensors"] }> {
   const { tensors, metadata } = await readSafetensors(path);
-  const state = JSON.parse(metadata.trainer ?? "null") as TrainerState | null;
-  if (!state || state.method !== method.name) {
-    throw new UserError(`${path}: the checkpoint is not from a ${method.name} run`);
+  let state: TrainerState | null = null;
+  try {
+    state = JSON.parse(metadata.trainer ?? "null") as TrainerState | null;
+  } catch {
+    state = null;
   }
-  if (state.seed !== seed)
-    throw new OptionError(`--resume: the checkpoint was trained with --seed ${state.seed}, not ${seed}`);
+  if (!state) throw new UserError(`${path}: not an anomalyscope training checkpoint`);
+  if (!state.settings)
+    throw new UserError(
+      `${path}: the checkpoint records no run settings (written by an older anomalyscope); start over with --overwrite`,
+    );
+  return { state, tensors };
+}
+
+function restoreCheckpoint(path: string, tensors: Checkpoint["tensors"], instance: MethodInstance): void {
   for (const [name, p] of new ModuleGroup(instance.modules).namedState()) {
     const t = tensors[`model.${name}`];
     if (!t || t.data.length !== p.size)
@@ -446,5 +571,54 @@ async function loadCheckpoint(
   for (const [name, t] of Object.entries(tensors))
     if (name.startsWith("optimizer.")) optimizer[name.slice(10)] = t.data;
   instance.loadOptimizerState(optimizer);
-  return state;
+}
+
+/** Count and SHA-256 of the sorted (path relative to the data root, slice) list. */
+function fingerprint(root: string, samples: readonly Sample[]): FileListFingerprint {
+  const lines = samples
+    .map((s) => `${relative(resolve(root), s.path)}\t${s.slice ?? ""}`)
+    .sort()
+    .join("\n");
+  return { count: samples.length, sha256: createHash("sha256").update(lines).digest("hex").slice(0, 16) };
+}
+
+const SETTING_NAMES: Record<keyof RunSettings, string> = {
+  method: "--method",
+  config: "--config",
+  imageSize: "--image-size",
+  batchSize: "--batch-size",
+  channels: "channels",
+  seed: "--seed",
+  augmentation: "augmentation",
+  earlyStopping: "--early-stopping",
+  layout: "--layout",
+  category: "--category",
+  trainingFiles: "training files",
+  validationFiles: "validation files",
+};
+
+/** "--image-size 64 (checkpoint 32)" for every setting that differs. */
+function settingDifferences(saved: RunSettings, now: RunSettings): string[] {
+  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  const differences: string[] = [];
+  for (const key of Object.keys(SETTING_NAMES) as (keyof RunSettings)[]) {
+    const [a, b] = [saved[key], now[key]];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    const name = SETTING_NAMES[key];
+    if (key === "trainingFiles" || key === "validationFiles") {
+      const [x, y] = [a as FileListFingerprint, b as FileListFingerprint];
+      differences.push(
+        `${name} differ (${y.count} files, checkpoint ${x.count}; list ${y.sha256}, checkpoint ${x.sha256})`,
+      );
+    } else if (key === "config" || key === "augmentation") {
+      const [x, y] = [a as Record<string, unknown>, b as Record<string, unknown>];
+      const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter(
+        (k) => JSON.stringify(x[k]) !== JSON.stringify(y[k]),
+      );
+      differences.push(
+        `${name} ${keys.map((k) => `${k} ${show(y[k])} (checkpoint ${show(x[k])})`).join(", ")}`,
+      );
+    } else differences.push(`${name} ${show(b)} (checkpoint ${show(a)})`);
+  }
+  return differences;
 }

@@ -1,11 +1,10 @@
 /** `anomalyscope predict`: score images with a trained model; a table and an overlay PNG per image. */
 import { type Command, Option } from "commander";
 import { predictFiles } from "../../api/predict.js";
-import { integerOption } from "../options.js";
+import { integerOption, withRunOptions } from "../options.js";
 
 export function registerPredict(program: Command): void {
-  program
-    .command("predict")
+  withRunOptions(program.command("predict"))
     .description("Score images (files, folders or globs) with a trained model.")
     .argument("<paths...>", "image files, folders or quoted globs")
     .requiredOption("--model <dir>", "model directory written by train")
@@ -23,6 +22,8 @@ export function registerPredict(program: Command): void {
         out: o.out,
         format: o.format,
         batchSize: o.batchSize,
+        overwrite: o.overwrite,
+        maxMemory: o.maxMemory,
       });
       const anomalous = rows.filter((r) => r.label === "anomalous").length;
       process.stdout.write(`${rows.length} images, ${anomalous} anomalous\n${resultsFile}\n`);

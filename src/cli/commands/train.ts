@@ -2,11 +2,13 @@
 import type { Command } from "commander";
 import { methodNames } from "../../methods/index.js";
 import { train } from "../../train/trainer.js";
-import { integerOption, withDataOptions } from "../options.js";
+import { integerOption, nonNegativeIntegerOption, withDataOptions, withRunOptions } from "../options.js";
 
 export function registerTrain(program: Command): void {
-  withDataOptions(
-    program.command("train").description("Train a detector on normal images and write a model directory."),
+  withRunOptions(
+    withDataOptions(
+      program.command("train").description("Train a detector on normal images and write a model directory."),
+    ),
   )
     .requiredOption("--method <name>", `method (${methodNames().join(", ")})`)
     .option("--config <file>", "method config as JSON (unknown keys are rejected)")
@@ -17,7 +19,7 @@ export function registerTrain(program: Command): void {
       "input side in pixels (default: the method's)",
       integerOption("--image-size"),
     )
-    .option("--seed <n>", "random seed", integerOption("--seed"), 0)
+    .option("--seed <n>", "random seed (0 to 4294967295)", nonNegativeIntegerOption("--seed"), 0)
     .option(
       "--early-stopping <epochs>",
       "stop when the normal validation score stops improving",
@@ -45,6 +47,8 @@ export function registerTrain(program: Command): void {
         seed: o.seed,
         out: o.out,
         resume: o.resume,
+        overwrite: o.overwrite,
+        maxMemory: o.maxMemory,
         quiet: o.quiet,
         earlyStoppingPatience: o.earlyStopping,
       });

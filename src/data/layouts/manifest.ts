@@ -23,34 +23,60 @@ async function manifestFile(root: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
+/** A CSV record and the line it starts on (1-based). */
+interface CsvRecord {
+  cells: string[];
+  line: number;
+}
+
+/**
+ * RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks. Blank records are
+ * dropped. A quote still open at the end of the text is an error naming the line it opened on.
+ */
+function parseCsvRecords(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
   let row: string[] = [];
   let field = "";
   let quoted = false;
+  let line = 1;
+  let recordLine = 1;
+  let quoteLine = 1;
+  const endRecord = () => {
+    row.push(field);
+    if (row.some((cell) => cell.trim() !== "")) records.push({ cells: row, line: recordLine });
+    row = [];
+    field = "";
+  };
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
+    if (ch === "\n" || (ch === "\r" && text[i + 1] !== "\n")) line++;
     if (quoted) {
       if (ch === '"' && text[i + 1] === '"') {
         field += '"';
         i++;
       } else if (ch === '"') quoted = false;
       else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
+    } else if (ch === '"') {
+      quoted = true;
+      quoteLine = line;
+    } else if (ch === ",") {
       row.push(field);
       field = "";
     } else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = "";
+      endRecord();
+      recordLine = line;
     } else field += ch;
   }
-  if (field !== "" || row.length > 0) rows.push([...row, field]);
-  return rows.filter((r) => r.some((cell) => cell.trim() !== ""));
+  if (quoted)
+    throw new UserError(`line ${quoteLine}: unterminated quote (a field opened with " is never closed)`);
+  if (field !== "" || row.length > 0) endRecord();
+  return records;
+}
+
+/** The records of an RFC 4180 CSV text as arrays of fields (blank records dropped). */
+export function parseCsv(text: string): string[][] {
+  return parseCsvRecords(text).map((r) => r.cells);
 }
 
 type SplitName = "train" | "validation" | "test" | "excluded" | "unassigned";
@@ -73,8 +99,15 @@ function parseLabel(value: string): 0 | 1 | undefined {
 }
 
 export async function indexManifest(file: string): Promise<DatasetIndex> {
-  const rows = parseCsv(await readFile(file, "utf8"));
-  if (rows.length === 0) throw new InputFileError(file, "empty");
+  let records: CsvRecord[];
+  try {
+    records = parseCsvRecords(await readFile(file, "utf8"));
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError(`${file} ${error.message}`);
+    throw error;
+  }
+  if (records.length === 0) throw new InputFileError(file, "empty");
+  const rows = records.map((r) => r.cells);
   const header = rows[0].map((h) => h.trim().toLowerCase());
   const column = (name: string) => header.indexOf(name);
   const [pathCol, labelCol, maskCol, splitCol, groupCol] = ["path", "label", "mask", "split", "group"].map(
@@ -90,7 +123,12 @@ export async function indexManifest(file: string): Promise<DatasetIndex> {
   const index = emptyIndex();
   for (let r = 1; r < rows.length; r++) {
     const cell = (col: number) => (col < 0 ? "" : (rows[r][col] ?? "").trim());
-    const where = `${file} row ${r + 1}`;
+    const line = records[r].line;
+    const where = `${file} row ${r + 1}${line === r + 1 ? "" : ` (line ${line})`}`;
+    if (rows[r].length < header.length)
+      throw new UserError(
+        `${where}: ${rows[r].length} field${rows[r].length === 1 ? "" : "s"}, the header has ${header.length} (${header.join(",")})`,
+      );
     const label = parseLabel(cell(labelCol));
     if (label === undefined)
       throw new UserError(`${where}: label "${cell(labelCol)}" is not normal/anomalous/0/1`);

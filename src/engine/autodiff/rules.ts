@@ -119,7 +119,7 @@ function groupedWeightGrad(input: Tensor, kernelLike: Tensor, geometry: WeightGr
  * multiplied in batch chunks whose partial gradients are summed, so that the extra memory stays bounded
  * (SQUID's faithful generator step peaked at 12.5 GB with whole-batch im2cols, 9.2 GB before them).
  */
-const MAX_IM2COL_ELEMENTS = 2 ** 24;
+export const MAX_IM2COL_ELEMENTS = 2 ** 24;
 
 /**
  * Weight gradient of an ungrouped convolution as im2col + batched MatMul: the im2col is itself a Conv

@@ -1,0 +1,397 @@
+/**
+ * Faults and limits of the CLI (issue 24), on a tiny synthetic set: no silent overwrite of `--out`, an
+ * `--out` that is a file, a lock against two trainings on one folder, SIGTERM handled like Ctrl-C,
+ * orphan temporary files cleaned, `--resume` that compares every setting, the memory guard, failed runs
+ * that leave no folder, missing and mis-sized masks, and one-line errors for bad seeds, globs under a
+ * missing folder and a model directory naming an unknown method.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cliMain, ensureBuilt, repoRoot, runCli, tempDir, tinyDataset, tinyTrainArgs } from "./helpers.js";
+
+let data: string;
+let model: string;
+
+beforeAll(async () => {
+  data = await tinyDataset();
+  model = join(tempDir("rel-model"), "ae");
+  const r = runCli(["train", "--data", data, ...tinyTrainArgs, "--out", model]);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+}, 180_000);
+
+/** One line on stderr, exit 1, no stack trace. */
+function expectOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.stderr).not.toContain("internal error");
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.status).toBe(1);
+}
+
+interface Running {
+  child: ChildProcess;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Start the CLI and wait until its stderr matches `until`. */
+async function start(args: string[], until: RegExp): Promise<Running> {
+  ensureBuilt();
+  const child = spawn(process.execPath, [cliMain, ...args], { cwd: repoRoot });
+  let stderr = "";
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (until.test(stderr)) resolve();
+    });
+    child.on("exit", () => reject(new Error(`exited before ${until}: ${stderr}`)));
+  });
+  return { child, stderr: () => stderr, exit };
+}
+
+/** AE training of the tiny set into `out` for `epochs` epochs, with progress lines on stderr. */
+const trainArgs = (out: string, epochs: number, ...extra: string[]) => [
+  "train",
+  "--data",
+  data,
+  "--method",
+  "ae",
+  "--epochs",
+  String(epochs),
+  "--batch-size",
+  "8",
+  "--image-size",
+  "32",
+  "--out",
+  out,
+  ...extra,
+];
+
+describe("--out is never overwritten silently", () => {
+  it("train refuses a trained model folder unless --overwrite is given", () => {
+    const before = readFileSync(join(model, "model.safetensors"));
+    const r = runCli(["train", "--data", data, ...tinyTrainArgs, "--out", model]);
+    expectOneLineError(r, /--out .*not empty.*--overwrite/);
+    expect(readFileSync(join(model, "model.safetensors")).equals(before)).toBe(true);
+
+    const copy = join(tempDir("rel-overwrite"), "ae");
+    cpSync(model, copy, { recursive: true });
+    const again = runCli([
+      "train",
+      "--data",
+      data,
+      ...tinyTrainArgs,
+      "--seed",
+      "5",
+      "--out",
+      copy,
+      "--overwrite",
+    ]);
+    expect(again.stderr).toBe("");
+    expect(again.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(copy, "anomalyscope.json"), "utf8")).training.seed).toBe(5);
+  }, 60_000);
+
+  it("test and predict refuse a non-empty report folder unless --overwrite is given", () => {
+    const out = tempDir("rel-report");
+    writeFileSync(join(out, "notes.txt"), "mine");
+    const test = runCli(["test", "--model", model, "--data", data, "--out", out]);
+    expectOneLineError(test, /--out .*not empty.*--overwrite/);
+    const predict = runCli(["predict", "--model", model, "--out", out, join(data, "test/good")]);
+    expectOneLineError(predict, /--out .*not empty.*--overwrite/);
+    expect(readdirSync(out)).toEqual(["notes.txt"]);
+    expect(runCli(["test", "--model", model, "--data", data, "--out", out, "--overwrite"]).status).toBe(0);
+    expect(existsSync(join(out, "metrics.json"))).toBe(true);
+  }, 60_000);
+
+  it("an --out that is a file is a one-line error for train, test and predict", () => {
+    const file = join(tempDir("rel-file"), "taken");
+    writeFileSync(file, "x");
+    expectOneLineError(
+      runCli(["train", "--data", data, ...tinyTrainArgs, "--out", file]),
+      /taken.*not a folder/,
+    );
+    expectOneLineError(
+      runCli(["test", "--model", model, "--data", data, "--out", file]),
+      /taken.*not a folder/,
+    );
+    expectOneLineError(
+      runCli(["predict", "--model", model, "--out", file, join(data, "test/good")]),
+      /taken.*not a folder/,
+    );
+    expect(readFileSync(file, "utf8")).toBe("x");
+  });
+
+  it("a second train on the same --out is refused by the lock file, even with --overwrite", async () => {
+    const out = join(tempDir("rel-lock"), "m");
+    const first = await start(trainArgs(out, 30), /epoch 1\/30 done/);
+    try {
+      const second = runCli(["train", "--data", data, ...tinyTrainArgs, "--out", out, "--overwrite"]);
+      expectOneLineError(second, /another anomalyscope process \(pid \d+\)/);
+    } finally {
+      first.child.kill("SIGKILL");
+      await first.exit;
+    }
+    // A lock left by a killed process is stale and taken over.
+    const resumed = runCli(trainArgs(out, 2, "--resume", "--quiet"));
+    expect(resumed.stderr).toBe("");
+    expect(resumed.status).toBe(0);
+  }, 120_000);
+});
+
+describe("signals and checkpoints", () => {
+  it("SIGTERM keeps the checkpoint and exits 143 with the resume hint; orphan temp files are cleaned on resume", async () => {
+    const out = join(tempDir("rel-term"), "m");
+    const run = await start(trainArgs(out, 30), /epoch 1\/30 done/);
+    run.child.kill("SIGTERM");
+    expect(await run.exit).toBe(143);
+    expect(run.stderr()).toMatch(/--resume/);
+    expect(existsSync(join(out, "checkpoint.safetensors"))).toBe(true);
+
+    const orphan = join(out, ".checkpoint.safetensors.0badc0de.tmp");
+    writeFileSync(orphan, Buffer.alloc(1000));
+    const resumed = runCli(trainArgs(out, 2, "--resume", "--quiet"));
+    expect(resumed.status).toBe(0);
+    expect(existsSync(orphan)).toBe(false);
+  }, 240_000);
+
+  it("orphan temp files are removed when a run starts, and do not count as content", () => {
+    const out = join(tempDir("rel-orphan"), "m");
+    mkdirSync(out);
+    const orphan = join(out, ".model.safetensors.12345678.tmp");
+    writeFileSync(orphan, Buffer.alloc(1000));
+    const r = runCli(["train", "--data", data, ...tinyTrainArgs, "--epochs", "1", "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(existsSync(orphan)).toBe(false);
+    expect(readdirSync(out).filter((f) => f.endsWith(".tmp") || f.endsWith(".lock"))).toEqual([]);
+  }, 60_000);
+});
+
+describe("--resume compares the run's settings", () => {
+  it("refuses another image size, batch size, config or data set and lists the differences", async () => {
+    const changed = [
+      "train",
+      "--data",
+      data,
+      "--method",
+      "ae",
+      "--epochs",
+      "2",
+      "--batch-size",
+      "4",
+      "--image-size",
+      "64",
+      "--out",
+      model,
+      "--resume",
+      "--quiet",
+    ];
+    const r = runCli(changed);
+    expectOneLineError(r, /--resume:.*--image-size 64 \(checkpoint 32\).*--batch-size 4 \(checkpoint 8\)/);
+
+    const config = join(tempDir("rel-config"), "c.json");
+    writeFileSync(config, JSON.stringify({ loss: "ssim" }));
+    const withConfig = runCli([
+      "train",
+      "--data",
+      data,
+      ...tinyTrainArgs,
+      "--config",
+      config,
+      "--out",
+      model,
+      "--resume",
+    ]);
+    expectOneLineError(withConfig, /--resume:.*config/);
+
+    const otherData = await tinyDataset();
+    rmSync(join(otherData, "train/good/000.png"));
+    const withData = runCli(["train", "--data", otherData, ...tinyTrainArgs, "--out", model, "--resume"]);
+    expectOneLineError(withData, /--resume:.*training files/);
+  }, 60_000);
+});
+
+describe("limits", () => {
+  it("--image-size 100000 is refused before compiling, with the estimate", () => {
+    const started = Date.now();
+    const r = runCli([
+      "train",
+      "--data",
+      data,
+      ...tinyTrainArgs,
+      "--image-size",
+      "100000",
+      "--out",
+      join(tempDir("rel-huge"), "m"),
+    ]);
+    expectOneLineError(r, /needs about [\d.]+ [GTP]B of memory.*--max-memory/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  it("--max-memory lowers the limit for train, test and predict", () => {
+    const out = join(tempDir("rel-maxmem"), "m");
+    expectOneLineError(
+      runCli(["train", "--data", data, ...tinyTrainArgs, "--max-memory", "1M", "--out", out]),
+      /needs about .* more than the limit 1\.0 MB \(--max-memory\)/,
+    );
+    expect(existsSync(out)).toBe(false);
+    expectOneLineError(
+      runCli([
+        "test",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--max-memory",
+        "1M",
+        "--out",
+        join(tempDir("rel-m"), "r"),
+      ]),
+      /needs about .*--max-memory/,
+    );
+    expectOneLineError(
+      runCli([
+        "predict",
+        "--model",
+        model,
+        "--max-memory",
+        "1M",
+        "--out",
+        join(tempDir("rel-m"), "p"),
+        join(data, "test/good"),
+      ]),
+      /needs about .*--max-memory/,
+    );
+    expectOneLineError(
+      runCli(["train", "--data", data, ...tinyTrainArgs, "--max-memory", "lots", "--out", out]),
+      /--max-memory/,
+    );
+  }, 60_000);
+
+  it("--seed must be a non-negative integer", () => {
+    const out = join(tempDir("rel-seed"), "m");
+    expectOneLineError(
+      runCli(["train", "--data", data, ...tinyTrainArgs, "--seed", "-1", "--out", out]),
+      /--seed/,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("failed runs and bad input", () => {
+  it("a run that fails leaves no --out folder behind", async () => {
+    const broken = await tinyDataset();
+    writeFileSync(join(broken, "train/good/003.png"), "not a png");
+    const out = join(tempDir("rel-failed"), "m");
+    const r = runCli(["train", "--data", broken, ...tinyTrainArgs, "--out", out]);
+    expectOneLineError(r, /003\.png/);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
+  it("predict on a glob under a missing folder names the folder", () => {
+    const r = runCli([
+      "predict",
+      "--model",
+      model,
+      "--out",
+      join(tempDir("rel-glob"), "p"),
+      "/no/such/folder/*.png",
+    ]);
+    expectOneLineError(r, /\/no\/such\/folder/);
+  });
+
+  it("a model directory naming an unknown method names its anomalyscope.json", () => {
+    const copy = join(tempDir("rel-unknown"), "m");
+    cpSync(model, copy, { recursive: true });
+    const manifestPath = join(copy, "anomalyscope.json");
+    writeFileSync(
+      manifestPath,
+      JSON.stringify({ ...JSON.parse(readFileSync(manifestPath, "utf8")), method: "nope" }),
+    );
+    const r = runCli(["test", "--model", copy, "--data", data, "--out", join(tempDir("rel-u"), "r")]);
+    expectOneLineError(r, /anomalyscope\.json: unknown method "nope"/);
+  });
+});
+
+describe("masks", () => {
+  /** A copy of the data set with one anomalous test image's mask removed (`missing`) or the image removed. */
+  function variant(kind: "missing-mask" | "no-image"): { root: string; image: string } {
+    const root = join(tempDir(`rel-${kind}`), "synth");
+    cpSync(data, root, { recursive: true });
+    const defect = readdirSync(join(root, "ground_truth"))[0];
+    const mask = readdirSync(join(root, "ground_truth", defect))[0];
+    const image = join(root, "test", defect, mask.replace("_mask", ""));
+    if (kind === "missing-mask") rmSync(join(root, "ground_truth", defect, mask));
+    else {
+      rmSync(image);
+      rmSync(join(root, "ground_truth", defect, mask));
+    }
+    return { root, image };
+  }
+
+  it("an anomalous image without a mask is excluded from pixel metrics and counted; --strict refuses it", () => {
+    const missing = variant("missing-mask");
+    const out = join(tempDir("rel-mask"), "r");
+    const r = runCli(["test", "--model", model, "--data", missing.root, "--out", out]);
+    expect(r.status).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"));
+    expect(metrics.pixel_metrics_excluded_images).toBe(1);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toMatch(/1 anomalous test image has no mask/);
+
+    // The pixel metrics equal those of the data set without that image at all.
+    const without = variant("no-image");
+    const out2 = join(tempDir("rel-mask2"), "r");
+    expect(runCli(["test", "--model", model, "--data", without.root, "--out", out2]).status).toBe(0);
+    const reference = JSON.parse(readFileSync(join(out2, "metrics.json"), "utf8"));
+    expect(metrics.pixel_auroc).toBeCloseTo(reference.pixel_auroc, 6);
+    expect(metrics.aupro).toBeCloseTo(reference.aupro, 6);
+    expect(metrics.n_anomalous).toBe(reference.n_anomalous + 1);
+
+    const strict = runCli([
+      "test",
+      "--model",
+      model,
+      "--data",
+      missing.root,
+      "--out",
+      join(tempDir("rel-s"), "r"),
+      "--strict",
+    ]);
+    expectOneLineError(
+      strict,
+      new RegExp(`${missing.image.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}.*no mask`),
+    );
+  }, 60_000);
+
+  it("a mask of another size than its image is a warning naming the mask", async () => {
+    const root = join(tempDir("rel-masksize"), "synth");
+    cpSync(data, root, { recursive: true });
+    const defect = readdirSync(join(root, "ground_truth"))[0];
+    const maskName = readdirSync(join(root, "ground_truth", defect))[0];
+    const maskPath = join(root, "ground_truth", defect, maskName);
+    const small = await sharp(maskPath).resize(16, 16, { kernel: "nearest" }).png().toBuffer();
+    writeFileSync(maskPath, small);
+    expect(statSync(maskPath).size).toBeGreaterThan(0);
+    const r = runCli(["test", "--model", model, "--data", root, "--out", join(tempDir("rel-ms"), "r")]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `warning: ${maskPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: mask is 16x16, its image 32x32`,
+      ),
+    );
+  }, 60_000);
+});
