@@ -5,6 +5,7 @@
  *
  *   npx tsx scripts/experiment.ts --name zhanglab-ae-s0 --data ../shared/data/medical/chest_xray_zhanglab \
  *     --method ae --epochs 30 --image-size 128 --seed 0 [--batch-size 16] [--config '{"loss":"ssim"}']
+ *     [--overwrite]   (replace an earlier run of that name in runs/<name>/)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     "batch-size": { type: "string" },
     seed: { type: "string", default: "0" },
     config: { type: "string" },
+    overwrite: { type: "boolean", default: false },
   },
 });
 for (const key of ["name", "data", "method", "epochs", "image-size"] as const) {
@@ -40,6 +42,7 @@ const trained = await train({
   batchSize: values["batch-size"] ? Number(values["batch-size"]) : undefined,
   seed: Number(values.seed),
   out: join(runDir, "model"),
+  overwrite: values.overwrite,
 });
 const trainSeconds = (Date.now() - trainStart) / 1000;
 const testStart = Date.now();
