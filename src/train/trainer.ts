@@ -30,7 +30,7 @@ import { ModuleGroup } from "../engine/module.js";
 import { readSafetensors, writeSafetensors } from "../engine/safetensors.js";
 import { InterruptedError, OptionError, UserError } from "../errors.js";
 import { readImage } from "../io/index.js";
-import type { ImageBatch, MethodDefinition, MethodInstance } from "../methods/contract.js";
+import type { ImageBatch, MethodInstance } from "../methods/contract.js";
 import { checkMemory } from "../methods/memory.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
 import { imageAuroc } from "../metrics/index.js";
