@@ -1,11 +1,14 @@
 /**
  * Pretrained weights shipped inside the npm package (folder `weights/` at the package root, listed
- * in package.json `files`). The file is found relative to this module (`import.meta.url`: the same
- * depth under `src/` and `dist/`), never through the working directory, and its sha256 is checked
- * against the constant the backbone declares before anything is read from it. Nothing downloads.
+ * in package.json `files`). The package root is found from this module's own location
+ * (`import.meta.url`, then up to the nearest folder with a package.json: works from `src/`, `dist/`
+ * and compiled benchmarks alike), never through the working directory, and the file's sha256 is
+ * checked against the constant the backbone declares before anything is read from it. Nothing
+ * downloads.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Module } from "../../engine/index.js";
 import { decodeSafetensors } from "../../engine/safetensors.js";
@@ -13,7 +16,13 @@ import { InputFileError } from "../../errors.js";
 
 /** Absolute path of a file in the package's `weights/` folder. */
 export function packagedWeightsPath(file: string): string {
-  return fileURLToPath(new URL(`../../../weights/${file}`, import.meta.url));
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return join(dir, "weights", file);
 }
 
 /**
