@@ -2,11 +2,13 @@
 
 import { aeMethod } from "./ae/index.js";
 import { memaeMethod } from "./memae/index.js";
+import { multiadMethod } from "./multiad/index.js";
 import { registerMethod } from "./registry.js";
 import { squidMethod } from "./squid/index.js";
 
 registerMethod(aeMethod);
 registerMethod(memaeMethod);
+registerMethod(multiadMethod);
 registerMethod(squidMethod);
 
 export type { MethodDefinition, MethodInstance } from "./contract.js";

@@ -10,6 +10,10 @@
  * `forceBatchStats` is set (SQUID's discriminator BN stays in batch mode at test, §4.8 trap 1), in which
  * case it normalises with the batch statistics and leaves the running statistics unchanged. Batch
  * statistics go through the engine's `batchNormTrain` (closed-form gradient).
+ *
+ * `frozen` (Conv2d, BatchNorm): every tensor is a buffer, not a trainable parameter, so no optimiser
+ * sees it; a frozen BatchNorm always normalises with its running statistics (a pretrained, eval-mode
+ * layer, e.g. a distillation teacher) and never updates them.
  */
 
 import type { Parameter, Tensor } from "../engine/index.js";
@@ -74,6 +78,8 @@ export interface Conv2dOptions extends LayerOptions {
   dilation?: Pair;
   groups?: number;
   bias?: boolean;
+  /** Register weight and bias as buffers (pretrained, not trained). */
+  frozen?: boolean;
 }
 
 /** Shared by Conv2d and ConvTranspose2d: group check, weight of the given layout, optional bias. */
@@ -83,7 +89,7 @@ abstract class ConvolutionLayer extends Layer {
 
   protected constructor(
     rng: Random,
-    options: { in: number; out: number; groups?: number; bias?: boolean; name?: string },
+    options: { in: number; out: number; groups?: number; bias?: boolean; frozen?: boolean; name?: string },
     weightShape: (groups: number) => number[],
   ) {
     super(options.name);
@@ -93,10 +99,12 @@ abstract class ConvolutionLayer extends Layer {
         `${new.target.name}: in (${options.in}) and out (${options.out}) must be divisible by groups (${groups})`,
       );
     const shape = weightShape(groups);
-    this.weight = this.parameter("weight", shape, defaultWeight(rng, shape));
+    const register = (name: string, shape: readonly number[], value: Float32Array) =>
+      options.frozen ? this.buffer(name, shape, value) : this.parameter(name, shape, value);
+    this.weight = register("weight", shape, defaultWeight(rng, shape));
     this.bias =
       (options.bias ?? true)
-        ? this.parameter("bias", [options.out], defaultBias(rng, options.out, shape))
+        ? register("bias", [options.out], defaultBias(rng, options.out, shape))
         : undefined;
   }
 }
@@ -164,6 +172,8 @@ export interface BatchNormOptions extends LayerOptions {
   momentum?: number;
   /** Normalise with batch statistics in evaluation mode too (running statistics are then not updated). */
   forceBatchStats?: boolean;
+  /** γ and β as buffers; always the running statistics, never updated (see the module comment). */
+  frozen?: boolean;
 }
 
 /** Batch normalisation over axis 1 of an input of rank `rank` (shared by BatchNorm1d and BatchNorm2d). */
@@ -175,6 +185,7 @@ abstract class BatchNorm extends Layer {
   readonly eps: number;
   readonly momentum: number;
   readonly forceBatchStats: boolean;
+  readonly frozen: boolean;
 
   constructor(
     readonly channels: number,
@@ -185,8 +196,10 @@ abstract class BatchNorm extends Layer {
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
     this.forceBatchStats = options.forceBatchStats ?? false;
-    this.weight = this.parameter("weight", [channels], constantInit([channels], 1));
-    this.bias = this.parameter("bias", [channels], constantInit([channels], 0));
+    this.frozen = options.frozen ?? false;
+    const register = this.frozen ? this.buffer.bind(this) : this.parameter.bind(this);
+    this.weight = register("weight", [channels], constantInit([channels], 1));
+    this.bias = register("bias", [channels], constantInit([channels], 0));
     this.runningMean = this.buffer("running_mean", [channels], constantInit([channels], 0));
     this.runningVar = this.buffer("running_var", [channels], constantInit([channels], 1));
   }
@@ -209,7 +222,7 @@ abstract class BatchNorm extends Layer {
       const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
       const gamma = perChannel(this.use(this.weight));
       const beta = perChannel(this.use(this.bias));
-      if (this.training || this.forceBatchStats) {
+      if (!this.frozen && (this.training || this.forceBatchStats)) {
         const { y, mean, variance } = T.batchNormTrain(x, gamma, beta, axes, this.eps);
         if (this.training) this.updateRunningStats(mean, variance, x.size / this.channels);
         return y;

@@ -2,7 +2,9 @@
  * Losses: mean squared and absolute error, binary cross-entropy with logits (methods.md §1.1:
  * max(x, 0) − x·y + log(1 + exp(−|x|)), mean over elements, stable for large |x|), SSIM (§2.2: 11×11
  * Gaussian window σ = 1.5, C₁ = (0.01·L)², C₂ = (0.03·L)², reflect padding so the map has the input
- * size, each channel filtered on its own) and the entropy of memory attention weights (§1.2).
+ * size, each channel filtered on its own), the entropy of memory attention weights (§1.2), and the
+ * feature-distillation pieces of Multi-AD (§7.3, §7.5): channel normalisation, the STFPM loss and the
+ * 1 − cosine map.
  */
 
 import type { Tensor } from "../engine/index.js";
@@ -98,4 +100,27 @@ export function ssimLoss(x: Tensor, y: Tensor, options: SsimOptions = {}): Tenso
 /** Entropy of attention weights w [..., N]: mean over rows of −Σᵢ wᵢ·log(wᵢ + 1e-12). */
 export function attentionEntropy(weights: Tensor): Tensor {
   return T.mean(T.neg(T.sum(T.mul(weights, T.log(T.add(weights, 1e-12))), -1)));
+}
+
+/** x / max(‖x‖₂, eps) with the norm over the channel axis 1 of an NCHW map (PyTorch `F.normalize`). */
+export function normalizeChannels(x: Tensor, eps = 1e-12): Tensor {
+  return T.div(x, T.maximum(T.sqrt(T.sum(T.square(x), 1, true)), eps));
+}
+
+/**
+ * Feature distillation loss of STFPM (methods.md §7.3): Σ_l 1/(2·H_l·W_l) · Σ_{b,y,x} ‖F̂_T − F̂_S‖²
+ * with F̂ the channel-normalised maps; summed over the batch, not averaged.
+ */
+export function featureDistillationLoss(teacher: readonly Tensor[], student: readonly Tensor[]): Tensor {
+  const terms = teacher.map((t, l) => {
+    const [, , h, w] = t.shape;
+    const diff = T.sub(normalizeChannels(t), normalizeChannels(student[l]));
+    return T.mul(T.sum(T.square(diff)), 1 / (2 * h * w));
+  });
+  return terms.reduce((a, b) => T.add(a, b));
+}
+
+/** 1 − cos(a, b) over channels at every position: N×1×H×W (cosine with norms floored at 1e-8). */
+export function cosineDistanceMap(a: Tensor, b: Tensor): Tensor {
+  return T.sub(1, T.sum(T.mul(normalizeChannels(a, 1e-8), normalizeChannels(b, 1e-8)), 1, true));
 }
