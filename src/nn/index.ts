@@ -3,9 +3,11 @@
  * initialisation, layers, losses, memory reads, squeeze-and-excitation and multi-head attention.
  */
 export * from "./blocks/attention.js";
+export * from "./blocks/discriminator.js";
 export * from "./blocks/memory.js";
 export * from "./blocks/patches.js";
 export * from "./blocks/se.js";
+export * from "./frozen.js";
 export * from "./init.js";
 export * from "./layer.js";
 export * from "./layers.js";
