@@ -1,6 +1,7 @@
 /** Every built-in method, registered on import. Add a method by importing its definition here. */
 
 import { aeMethod } from "./ae/index.js";
+import { daadMethod } from "./daad/index.js";
 import { memaeMethod } from "./memae/index.js";
 import { registerMethod } from "./registry.js";
 import { squidMethod } from "./squid/index.js";
@@ -8,6 +9,7 @@ import { squidMethod } from "./squid/index.js";
 registerMethod(aeMethod);
 registerMethod(memaeMethod);
 registerMethod(squidMethod);
+registerMethod(daadMethod);
 
 export type { MethodDefinition, MethodInstance } from "./contract.js";
 export { getMethod, methodNames, parseMethodConfig } from "./registry.js";
