@@ -1,6 +1,7 @@
 /** Every built-in method, registered on import. Add a method by importing its definition here. */
 
 import { aeMethod } from "./ae/index.js";
+import { daadMethod } from "./daad/index.js";
 import { memaeMethod } from "./memae/index.js";
 import { multiadMethod } from "./multiad/index.js";
 import { registerMethod } from "./registry.js";
@@ -10,6 +11,7 @@ registerMethod(aeMethod);
 registerMethod(memaeMethod);
 registerMethod(multiadMethod);
 registerMethod(squidMethod);
+registerMethod(daadMethod);
 
 export type { MethodDefinition, MethodInstance } from "./contract.js";
 export { getMethod, methodNames, parseMethodConfig } from "./registry.js";

@@ -5,10 +5,12 @@
  */
 export * from "./blocks/attention.js";
 export * from "./blocks/bottleneck.js";
+export * from "./blocks/discriminator.js";
 export * from "./blocks/feature-discriminator.js";
 export * from "./blocks/memory.js";
 export * from "./blocks/patches.js";
 export * from "./blocks/se.js";
+export * from "./frozen.js";
 export * from "./init.js";
 export * from "./layer.js";
 export * from "./layers.js";

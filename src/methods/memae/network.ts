@@ -2,12 +2,11 @@
  * MemAE "official-2d" network (methods.md §3.1, [ours] 2-D analogue of the official 3-D video network
  * of donggong1/memae-anomaly-detection models/memae_3dconv.py @ceece77): four Conv 3×3 s2 p1 layers
  * C→96→128→256→256 with BN + LeakyReLU(0.2); a memory read (§1.2) at every spatial position of the
- * 256-channel code; four ConvTranspose 3×3 s2 p1 op1 layers 256→256→128→96→C, BN + LeakyReLU(0.2)
+ * 256-channel code (the block read of `Memory` with block side 1); four ConvTranspose 3×3 s2 p1 op1 layers 256→256→128→96→C, BN + LeakyReLU(0.2)
  * except the last (no BN, no activation). Initialisation [code: utils/utils.py]: conv weights
  * N(0, 0.02), BN γ ~ N(1, 0.02), β = 0; conv biases keep PyTorch's default; memory U(−1/√C, 1/√C).
  */
 
-import * as T from "../../engine/index.js";
 import { Module, type Tensor } from "../../engine/index.js";
 import {
   type Addressing,
@@ -89,11 +88,8 @@ export class MemAeNetwork extends Module {
   /** Reconstruction (normalised space) and the memory weights of every position [N·h·w, memorySize]. */
   forward(x: Tensor): { reconstruction: Tensor; read: MemoryReadResult } {
     const z = this.encoder.reduce((h, stage) => stage.forward(h), x);
-    const [n, c, h, w] = z.shape;
-    const queries = T.reshape(T.transpose(z, [0, 2, 3, 1]), [n * h * w, c]);
-    const read = this.memory.forward(queries);
-    const recalled = T.transpose(T.reshape(read.output, [n, h, w, c]), [0, 3, 1, 2]);
-    const reconstruction = this.decoder.reduce((y, stage) => stage.forward(y), recalled);
+    const read = this.memory.readBlocks(z, 1);
+    const reconstruction = this.decoder.reduce((y, stage) => stage.forward(y), read.output);
     return { reconstruction, read };
   }
 }
