@@ -4,6 +4,7 @@
  */
 export * from "./blocks/attention.js";
 export * from "./blocks/memory.js";
+export * from "./blocks/msgsa.js";
 export * from "./blocks/patches.js";
 export * from "./blocks/se.js";
 export * from "./init.js";
