@@ -3,6 +3,7 @@
  * initialisation, layers, losses, memory reads, squeeze-and-excitation and multi-head attention.
  */
 export * from "./blocks/attention.js";
+export * from "./blocks/hash-memory.js";
 export * from "./blocks/memory.js";
 export * from "./blocks/msgsa.js";
 export * from "./blocks/patches.js";
