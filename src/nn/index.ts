@@ -8,6 +8,7 @@ export * from "./blocks/memory.js";
 export * from "./blocks/msgsa.js";
 export * from "./blocks/patches.js";
 export * from "./blocks/se.js";
+export * from "./divergences.js";
 export * from "./init.js";
 export * from "./layer.js";
 export * from "./layers.js";
