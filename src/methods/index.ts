@@ -2,6 +2,7 @@
 
 import { aeMethod } from "./ae/index.js";
 import { daadMethod } from "./daad/index.js";
+import { mamanetMethod } from "./mamanet/index.js";
 import { memaeMethod } from "./memae/index.js";
 import { multiadMethod } from "./multiad/index.js";
 import { registerMethod } from "./registry.js";
@@ -9,9 +10,10 @@ import { squidMethod } from "./squid/index.js";
 
 registerMethod(aeMethod);
 registerMethod(memaeMethod);
-registerMethod(multiadMethod);
 registerMethod(squidMethod);
+registerMethod(mamanetMethod);
 registerMethod(daadMethod);
+registerMethod(multiadMethod);
 
 export type { MethodDefinition, MethodInstance } from "./contract.js";
 export { getMethod, methodNames, parseMethodConfig } from "./registry.js";

@@ -4,6 +4,7 @@
  * softmax(QKᵀ/√(d/h))·V per head, heads concatenated, output projection (default Linear init, zero
  * bias). Parameter names follow PyTorch (in_proj_weight, in_proj_bias, out_proj.weight/bias). An
  * optional key padding mask (true = ignore that key) gives masked keys weight exactly 0.
+ * `scaledDotProductAttention` is the per-head core, shared with other attention blocks (MSGSA).
  */
 
 import type { Parameter, Tensor } from "../../engine/index.js";
@@ -16,16 +17,38 @@ import { Linear } from "../layers.js";
 /** Added to the logits of masked keys: exp of it underflows to exactly 0 without producing NaN. */
 const MASKED_LOGIT = -1e30;
 
-export interface MultiHeadAttentionOptions extends LayerOptions {
-  embedDim: number;
-  heads: number;
-}
-
 export interface AttentionResult {
   /** [B, Lq, d]. */
   output: Tensor;
   /** Attention weights averaged over heads, [B, Lq, Lk] (PyTorch's default). */
   weights: Tensor;
+}
+
+/**
+ * softmax(q·kᵀ/√d)·v over the last two axes: q [..., Lq, d], k [..., Lk, d], v [..., Lk, dv] →
+ * output [..., Lq, dv] and the weights [..., Lq, Lk] (each row sums to 1). `keyMask` (bool,
+ * broadcastable to the weights, true = ignore that key) gives masked keys weight exactly 0.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  keyMask?: Tensor,
+): { output: Tensor; weights: Tensor } {
+  const rank = k.rank;
+  const kT = T.transpose(
+    k,
+    [...k.shape.keys()].map((i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i)),
+  );
+  let logits = T.div(T.matMul(q, kT), Math.sqrt(q.shape[q.rank - 1]));
+  if (keyMask) logits = T.where(keyMask, MASKED_LOGIT, logits);
+  const weights = T.softmax(logits, -1);
+  return { output: T.matMul(weights, v), weights };
+}
+
+export interface MultiHeadAttentionOptions extends LayerOptions {
+  embedDim: number;
+  heads: number;
 }
 
 export class MultiHeadAttention extends Layer {
@@ -65,14 +88,10 @@ export class MultiHeadAttention extends Layer {
       const q = toHeads(query, wq, bq);
       const k = toHeads(key, wk, bk);
       const v = toHeads(value, wv, bv);
-      let logits = T.div(T.matMul(q, T.transpose(k, [0, 1, 3, 2])), Math.sqrt(headDim));
-      if (keyPaddingMask) {
-        const [batch, keys] = keyPaddingMask.shape;
-        logits = T.where(T.reshape(keyPaddingMask, [batch, 1, 1, keys]), MASKED_LOGIT, logits);
-      }
-      const headWeights = T.softmax(logits, -1);
-      const [batch, , length] = headWeights.shape;
-      const merged = T.reshape(T.transpose(T.matMul(headWeights, v), [0, 2, 1, 3]), [batch, length, d]);
+      const [batch, , length] = q.shape;
+      const mask = keyPaddingMask && T.reshape(keyPaddingMask, [batch, 1, 1, keyPaddingMask.shape[1]]);
+      const { output, weights: headWeights } = scaledDotProductAttention(q, k, v, mask);
+      const merged = T.reshape(T.transpose(output, [0, 2, 1, 3]), [batch, length, d]);
       return { merged, weights: T.mean(headWeights, 1) };
     });
     return { output: this.outProj.forward(attended.merged), weights: attended.weights };
