@@ -199,10 +199,6 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
   if (sizeProblem) throw new OptionError(`--image-size ${imageSize}: ${sizeProblem}`);
   if (options.resume && !existsSync(checkpointPath))
     throw new OptionError(`--resume: no checkpoint in ${options.out}`);
-  if (!options.resume && options.overwrite) {
-    for (const file of [CHECKPOINT_FILE, WEIGHTS_FILE, MANIFEST_FILE])
-      await rm(join(options.out, file), { force: true });
-  }
   const progress = createProgress({ quiet: options.quiet });
 
   const dataset = await loadDataset(options.data, {
@@ -255,6 +251,11 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       throw new OptionError(
         `--resume: the checkpoint in ${options.out} is from a run with other settings: ${differences.join(", ")}`,
       );
+  }
+  if (!options.resume && options.overwrite) {
+    // Everything is checked: the earlier model goes now, so the folder never mixes two runs.
+    for (const file of [CHECKPOINT_FILE, WEIGHTS_FILE, MANIFEST_FILE])
+      await rm(join(options.out, file), { force: true });
   }
   const instance = method.create(config, { imageSize, channels, random: new Random(seed) });
   let state: TrainerState = {

@@ -89,6 +89,20 @@ describe("--out is never overwritten silently", () => {
 
     const copy = join(tempDir("rel-overwrite"), "ae");
     cpSync(model, copy, { recursive: true });
+    // An --overwrite run that is refused (here by the memory limit) leaves the earlier model in place.
+    const refused = runCli([
+      "train",
+      "--data",
+      data,
+      ...tinyTrainArgs,
+      "--out",
+      copy,
+      "--overwrite",
+      "--max-memory",
+      "1M",
+    ]);
+    expectOneLineError(refused, /--max-memory/);
+    expect(readFileSync(join(copy, "model.safetensors")).equals(before)).toBe(true);
     const again = runCli([
       "train",
       "--data",
