@@ -8,6 +8,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeF
 import { join } from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
+import { generateDataset } from "../../src/synth/index.js";
 import { expectOneLineError, runCli, tempDir, tinyDataset, tinyTrainArgs } from "./helpers.js";
 
 let data: string;
@@ -121,6 +122,36 @@ describe("masks", () => {
       new RegExp(
         `warning: ${maskPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: mask is 16x16, its image 32x32`,
       ),
+    );
+  }, 60_000);
+
+  it("train warns about a validation mask of another size (the pixel threshold reads it)", async () => {
+    const root = join(tempDir("rel-bmad"), "synth");
+    await generateDataset({
+      out: root,
+      kind: "industrial",
+      layout: "bmad",
+      nTrain: 24,
+      nTest: 8,
+      size: 32,
+      seed: 4,
+    });
+    const maskFolder = join(root, "valid/Ungood/anomaly_mask");
+    const maskPath = join(maskFolder, readdirSync(maskFolder)[0]);
+    writeFileSync(maskPath, await sharp(maskPath).resize(16, 16, { kernel: "nearest" }).png().toBuffer());
+    const r = runCli([
+      "train",
+      "--data",
+      root,
+      ...tinyTrainArgs,
+      "--epochs",
+      "1",
+      "--out",
+      join(tempDir("rel-bm"), "m"),
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stderr.trim()).toBe(
+      `anomalyscope: warning: ${maskPath}: mask is 16x16, its image 32x32 (resized nearest-neighbour)`,
     );
   }, 60_000);
 });
