@@ -50,6 +50,7 @@ const tested = await evaluate({
   model: join(runDir, "model"),
   data: values.data!,
   out: join(runDir, "test"),
+  overwrite: values.overwrite,
 });
 const testSeconds = (Date.now() - testStart) / 1000;
 const record = {

@@ -19,6 +19,7 @@
  * a run fails before writing anything. Memory is estimated before anything is compiled
  * (methods/memory.ts). A training set smaller than the batch size trains with one batch of the whole
  * set (a one-line notice), as the official SQUID code's DataLoader does (it drops no partial batch).
+ * Validation masks of another size than their image are returned as warnings (the CLI prints them).
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -92,6 +93,8 @@ export interface TrainResult {
   history: EpochRecord[];
   wallSeconds: number;
   manifest: ModelManifest;
+  /** Problems that did not stop training, one line each (e.g. a validation mask of another size). */
+  warnings: string[];
 }
 
 export class TrainingDivergedError extends UserError {
@@ -199,10 +202,6 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
   if (sizeProblem) throw new OptionError(`--image-size ${imageSize}: ${sizeProblem}`);
   if (options.resume && !existsSync(checkpointPath))
     throw new OptionError(`--resume: no checkpoint in ${options.out}`);
-  if (!options.resume && options.overwrite) {
-    for (const file of [CHECKPOINT_FILE, WEIGHTS_FILE, MANIFEST_FILE])
-      await rm(join(options.out, file), { force: true });
-  }
   const progress = createProgress({ quiet: options.quiet });
 
   const dataset = await loadDataset(options.data, {
@@ -255,6 +254,11 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       throw new OptionError(
         `--resume: the checkpoint in ${options.out} is from a run with other settings: ${differences.join(", ")}`,
       );
+  }
+  if (!options.resume && options.overwrite) {
+    // Everything is checked: the earlier model goes now, so the folder never mixes two runs.
+    for (const file of [CHECKPOINT_FILE, WEIGHTS_FILE, MANIFEST_FILE])
+      await rm(join(options.out, file), { force: true });
   }
   const instance = method.create(config, { imageSize, channels, random: new Random(seed) });
   let state: TrainerState = {
@@ -336,11 +340,13 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       );
     }
     await instance.finishTraining?.(trainingImages(dataset.train, batchSize, imageSize, channels));
+    const warnings: string[] = [];
     const calibration = await calibrate(
       scorer,
       dataset.validation,
       batchSize,
       options.thresholdPercentile ?? 99,
+      (warning) => warnings.push(warning),
     );
     const manifest: ModelManifest = {
       format: "anomalyscope-model",
@@ -381,6 +387,7 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       history: state.history,
       wallSeconds: (Date.now() - started) / 1000,
       manifest,
+      warnings,
     };
   } finally {
     process.off("SIGINT", onSigint);
@@ -494,7 +501,13 @@ async function validate(scorer: Scorer, samples: Sample[], batchSize: number) {
 /** Pixels kept per validation image for the pixel threshold (a fixed stride keeps memory bounded). */
 const PIXEL_SAMPLE_LIMIT = 2_000_000;
 
-async function calibrate(scorer: Scorer, samples: Sample[], batchSize: number, percentile: number) {
+async function calibrate(
+  scorer: Scorer,
+  samples: Sample[],
+  batchSize: number,
+  percentile: number,
+  onWarning: (message: string) => void,
+) {
   const scores: number[] = [];
   const labels: number[] = [];
   const pixelScores: number[] = [];
@@ -503,7 +516,7 @@ async function calibrate(scorer: Scorer, samples: Sample[], batchSize: number, p
   const stride = Math.max(1, Math.ceil((samples.length * plane) / PIXEL_SAMPLE_LIMIT));
   let pixelMin = Number.POSITIVE_INFINITY;
   let pixelMax = Number.NEGATIVE_INFINITY;
-  await scoreSamples(scorer, samples, { batchSize, withMasks: true }, (r) => {
+  await scoreSamples(scorer, samples, { batchSize, withMasks: true, onWarning }, (r) => {
     scores.push(r.score);
     labels.push(r.sample.label);
     for (let p = 0; p < plane; p++) {

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import { generateDataset } from "../../src/synth/index.js";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
@@ -78,3 +79,11 @@ export const tinyTrainArgs = [
   "32",
   "--quiet",
 ];
+
+/** A CLI error as users should see it: one line on stderr matching `pattern`, exit 1, no stack trace. */
+export function expectOneLineError(r: CliResult, pattern: RegExp): void {
+  expect(r.stderr).not.toContain("internal error");
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.status).toBe(1);
+}

@@ -101,6 +101,18 @@ describe("non-finite validation", () => {
   }, 60_000);
 });
 
+describe("options", () => {
+  it("the library refuses a negative or fractional seed, like the CLI", async () => {
+    for (const seed of [-1, 1.5]) {
+      const out = join(tempDir("bad-seed"), "m");
+      await expect(
+        train({ data, method: "ae", seed, epochs: 1, imageSize: 32, out, quiet: true }),
+      ).rejects.toThrow(/--seed must be a non-negative integer/);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});
+
 describe("a training set smaller than the batch", () => {
   it("SQUID trains on 14 images with batch size 16 as one batch of 14", async () => {
     const small = join(tempDir("small-set"), "synth");

@@ -52,6 +52,7 @@ export function registerTrain(program: Command): void {
         quiet: o.quiet,
         earlyStoppingPatience: o.earlyStopping,
       });
+      for (const warning of result.warnings) process.stderr.write(`anomalyscope: warning: ${warning}\n`);
       process.stdout.write(`${result.modelDir}\n`);
     });
 }
