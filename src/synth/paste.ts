@@ -14,7 +14,8 @@
  *   draws, then the last one; texture blends keep the generator's own patch placement), and lesions are
  *   clipped to it.
  * - Images have 1 or 3 channels (what every method takes); colours of a grey image are grey levels.
- * - No sensor noise is added: the image changes only where the defect's alpha is above zero.
+ * - No sensor noise is added, and changes farther than 2 px from the mask are undone (faint fringes of a
+ *   texture blend's Perlin alpha), so the image changes only on and right around the mask.
  * - The mask is alpha ≥ 0.5, the convention of the synthetic data sets; a defect whose mask would have
  *   fewer than max(4, 0.1 % of the image) pixels is drawn again (up to 20 times).
  */
@@ -221,5 +222,29 @@ export function pasteDefect(rng: Random, image: Image, kind: PastedDefectKind): 
   }
   const mask = createImage(image.width, image.height, 1);
   for (let i = 0; i < alpha.length; i++) mask.data[i] = alpha[i] >= 0.5 ? 1 : 0;
+  undoFarFromMask(pasted, image, mask.data);
   return { image: pasted, mask, kind };
+}
+
+/** Chebyshev distance in pixels within which a change around the mask is kept. */
+const FRINGE = 2;
+
+/**
+ * Restore the original value of every pixel farther than `FRINGE` pixels from the mask, so that the
+ * mask accounts for the whole defect (faint fringes of a texture blend's Perlin alpha would otherwise
+ * change pixels no mask labels).
+ */
+function undoFarFromMask(pasted: Image, original: Image, mask: Float32Array): void {
+  const size = pasted.width;
+  const near = new Uint8Array(size * size);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      if (mask[y * size + x] === 0) continue;
+      for (let v = Math.max(0, y - FRINGE); v <= Math.min(size - 1, y + FRINGE); v++)
+        for (let u = Math.max(0, x - FRINGE); u <= Math.min(size - 1, x + FRINGE); u++)
+          near[v * size + u] = 1;
+    }
+  const plane = size * size;
+  for (let c = 0; c < pasted.channels; c++)
+    for (let i = 0; i < plane; i++) if (!near[i]) pasted.data[c * plane + i] = original.data[c * plane + i];
 }
