@@ -186,6 +186,41 @@ describe("training with --select synthetic", () => {
     expect(readdirSync(join(out))).toContain("anomalyscope.json");
   }, 120_000);
 
+  it("a run stopped after epoch 3 and resumed keeps the earlier selected epoch's weights from the checkpoint", async () => {
+    const base = {
+      data,
+      method: "ae",
+      epochs: 4,
+      batchSize: 8,
+      imageSize: 32,
+      quiet: true,
+      select: "synthetic" as const,
+    };
+    const straight = join(tempDir("selection-straight"), "m");
+    const full = await train({ ...base, out: straight });
+    const stopped = join(tempDir("selection-stopped"), "m");
+    await expect(
+      train({
+        ...base,
+        out: stopped,
+        onEpochEnd: (epoch) => {
+          if (epoch === 2) throw new Error("stop after epoch 3");
+        },
+      }),
+    ).rejects.toThrow("stop after epoch 3");
+    const resumed = await train({ ...base, out: stopped, resume: true });
+    // The choice falls before the stop, so the kept weights had to come back from the checkpoint.
+    expect(full.manifest.selection!.selectedEpoch).toBeLessThan(3);
+    expect(resumed.manifest.selection).toEqual(full.manifest.selection);
+    const a = (await readSafetensors(join(straight, "model.safetensors"))).tensors;
+    const b = (await readSafetensors(join(stopped, "model.safetensors"))).tensors;
+    for (const name of Object.keys(a))
+      expect(Buffer.from(b[name].data.buffer).equals(Buffer.from(a[name].data.buffer))).toBe(true);
+    await expect(train({ ...base, out: stopped, resume: true, select: "last" })).rejects.toThrow(
+      /--resume: the checkpoint was trained with --select synthetic, not last/,
+    );
+  }, 120_000);
+
   it("refuses --select labelled when validation has no anomalies, and unknown criteria", async () => {
     const base = { data, method: "ae", epochs: 1, batchSize: 8, imageSize: 32, quiet: true };
     await expect(train({ ...base, out: tempDir("labelled"), select: "labelled" })).rejects.toThrow(
