@@ -221,6 +221,42 @@ describe("training with --select synthetic", () => {
     );
   }, 120_000);
 
+  it("--select labelled selects on the validation split's own anomalies (BMAD valid/ with masks)", async () => {
+    const bmad = join(tempDir("selection-bmad"), "synth");
+    await generateDataset({
+      out: bmad,
+      kind: "medical",
+      layout: "bmad",
+      nTrain: 24,
+      nTest: 20,
+      size: 32,
+      seed: 1,
+    });
+    const { validation } = await loadDataset(bmad, { seed: 0 });
+    const result = await train({
+      data: bmad,
+      method: "ae",
+      epochs: 2,
+      batchSize: 8,
+      imageSize: 32,
+      out: join(tempDir("selection-labelled"), "m"),
+      quiet: true,
+      select: "labelled",
+    });
+    const selection = result.manifest.selection!;
+    expect(selection.set).toMatchObject({
+      source: "labelled",
+      normal: validation.filter((s) => s.label === 0).length,
+      anomalous: validation.filter((s) => s.label === 1).length,
+      seed: null,
+    });
+    expect(selection.set!.anomalous).toBeGreaterThan(0);
+    expect(selection.curve).toHaveLength(2);
+    expect(selection.curve.every((p) => p.pixelAuroc !== null)).toBe(true);
+    // The criterion's AUROC on the labelled set is the one the trainer reports for the validation split.
+    expect(selection.curve.map((p) => p.imageAuroc)).toEqual(result.history.map((h) => h.validationAuroc));
+  }, 60_000);
+
   it("refuses --select labelled when validation has no anomalies, and unknown criteria", async () => {
     const base = { data, method: "ae", epochs: 1, batchSize: 8, imageSize: 32, quiet: true };
     await expect(train({ ...base, out: tempDir("labelled"), select: "labelled" })).rejects.toThrow(
