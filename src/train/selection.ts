@@ -294,6 +294,14 @@ export class EpochSelector {
     return this.state.bestEpoch;
   }
 
+  /** The criterion's metric in words, or null for `last`. */
+  get metric(): string | null {
+    const set = this.set;
+    return set
+      ? `image AUROC on the ${set.source === "synthetic" ? "synthetic" : "labelled"} validation set`
+      : null;
+  }
+
   /**
    * Score the set with the weights after `epoch` (0-based), record the point and, when the image AUROC
    * beats every earlier epoch, copy the weights. Returns the point and whether it improved (null for `last`).

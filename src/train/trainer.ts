@@ -196,7 +196,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ? await loadLabelledValidation(dataset.validation, options.data, setOptions)
         : null;
   const selector = new EpochSelector(criterion, selectionSet);
-  if (selectionSet) progress.log(`selection: ${selector.record(0).metric}, ${selectionSet.count} images`);
+  if (selectionSet) progress.log(`selection: ${selector.metric}, ${selectionSet.count} images`);
 
   await mkdir(options.out, { recursive: true });
   const checkpointPath = join(options.out, CHECKPOINT_FILE);
@@ -274,7 +274,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       );
     }
     selector.restoreSelected(instance.modules, state.completedEpochs);
-    if (selector.active) progress.log(`selected epoch ${selector.bestEpoch} (${selector.record(0).metric})`);
+    if (selector.active) progress.log(`selected epoch ${selector.bestEpoch} (${selector.metric})`);
     await instance.finishTraining?.(trainingImages(dataset.train, batchSize, imageSize, channels));
     const percentile = options.thresholdPercentile ?? 99;
     const calibration =

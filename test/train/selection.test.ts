@@ -257,6 +257,29 @@ describe("training with --select synthetic", () => {
     expect(selection.curve.map((p) => p.imageAuroc)).toEqual(result.history.map((h) => h.validationAuroc));
   }, 60_000);
 
+  it("--early-stopping follows the selection criterion, not the normal validation score", async () => {
+    const result = await train({
+      data,
+      method: "ae",
+      epochs: 8,
+      batchSize: 8,
+      imageSize: 32,
+      out: join(tempDir("selection-early"), "m"),
+      quiet: true,
+      select: "synthetic",
+      earlyStoppingPatience: 1,
+    });
+    const aurocs = result.history.map((h) => h.selection!.imageAuroc);
+    const normalScores = result.history.map((h) => h.validationNormalScore);
+    // Stopped at the first epoch that did not beat the best synthetic AUROC before it...
+    const firstStall = aurocs.findIndex((v, i) => i > 0 && v <= Math.max(...aurocs.slice(0, i)));
+    expect(firstStall).toBeGreaterThan(0);
+    expect(result.epochsRun).toBe(firstStall + 1);
+    expect(result.epochsRun).toBeLessThan(8);
+    // ...while the normal validation score was still improving every epoch (the old criterion would go on).
+    for (let i = 1; i < normalScores.length; i++) expect(normalScores[i]).toBeLessThan(normalScores[i - 1]);
+  }, 60_000);
+
   it("refuses --select labelled when validation has no anomalies, and unknown criteria", async () => {
     const base = { data, method: "ae", epochs: 1, batchSize: 8, imageSize: 32, quiet: true };
     await expect(train({ ...base, out: tempDir("labelled"), select: "labelled" })).rejects.toThrow(
