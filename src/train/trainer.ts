@@ -281,6 +281,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       synthetic && thresholdRule === "synthetic-f1"
         ? await calibrateOnSet(scorer, synthetic, batchSize, percentile)
         : await calibrate(scorer, dataset.validation, batchSize, percentile);
+    const selection = selector.record(state.completedEpochs);
     const manifest: ModelManifest = {
       format: "anomalyscope-model",
       formatVersion: MODEL_FORMAT_VERSION,
@@ -308,9 +309,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       validation: {
         images: dataset.validation.length,
         auroc: calibration.auroc,
-        normalScore: state.history.at(-1)?.validationNormalScore ?? null,
+        normalScore: state.history[selection.selectedEpoch - 1]?.validationNormalScore ?? null,
       },
-      selection: selector.record(state.completedEpochs),
+      selection,
     };
     await saveModelDirectory(options.out, instance, manifest);
     progress.log(`model written to ${options.out}`);
