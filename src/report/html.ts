@@ -173,7 +173,8 @@ export function histogramSvg(
 
 /**
  * The per-epoch validation curve a model was selected on: image AUROC (solid), pixel AUROC (dashed) and
- * AUPRO (dotted) where recorded, the selected epoch as a vertical line.
+ * AUPRO (dotted) where recorded, the selected epoch as a vertical line labelled at the bottom (where the
+ * curves usually are not).
  */
 export function selectionCurveSvg(selection: ReportSelection): string {
   const curve = selection.curve;
@@ -204,7 +205,7 @@ export function selectionCurveSvg(selection: ReportSelection): string {
     .join("");
   const tx = sx(selection.selectedEpoch);
   const rightHalf = tx > PAD.left + PLOT_W / 2;
-  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="validation curve">${axes("epoch", "validation metric", xTicks, yTicks)}${lines}<line x1="${tx.toFixed(1)}" y1="${PAD.top}" x2="${tx.toFixed(1)}" y2="${H - PAD.bottom}" class="threshold"/><text x="${(tx + (rightHalf ? -5 : 5)).toFixed(1)}" y="${PAD.top + 11}" text-anchor="${rightHalf ? "end" : "start"}" class="label">selected epoch ${selection.selectedEpoch}</text></svg>`;
+  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="validation curve">${axes("epoch", "validation metric", xTicks, yTicks)}${lines}<line x1="${tx.toFixed(1)}" y1="${PAD.top}" x2="${tx.toFixed(1)}" y2="${H - PAD.bottom}" class="threshold"/><text x="${(tx + (rightHalf ? -5 : 5)).toFixed(1)}" y="${H - PAD.bottom - 6}" text-anchor="${rightHalf ? "end" : "start"}" class="label">selected epoch ${selection.selectedEpoch}</text></svg>`;
 }
 
 /** The "Model selection" section: criterion, validation set, selected epoch and the curve. */
