@@ -19,7 +19,9 @@
  * continues with the same choice; at the end they replace the module values before `finishTraining`
  * (so statistics a method takes over the training images belong to the chosen weights) and saving.
  *
- * The validation set is built only from validation images; the test split is never read here.
+ * The validation set is built only from validation images; the test split is never read here. It is
+ * held in memory at the input size (synthetic: twice the normal validation images, e.g. 58 × 128² floats
+ * for MVTec 3D tire), and its normal half is scored again beside the trainer's own validation pass.
  */
 import { batches, type Sample } from "../data/index.js";
 import { type Module, ModuleGroup } from "../engine/module.js";
