@@ -5,14 +5,15 @@
  * copy of the run's final model directory and scored on the test split; the result goes to
  * docs/experiments/curves/<name>.json.
  *
- * An analysis of whether more epochs would help, not a selection: the reported model of every run is
- * its last epoch, fixed before training. Used where the data has no labelled validation images
+ * An analysis of whether more epochs would help (and, for a run with `--select`, where the oracle best
+ * test epoch lies against the selected one), never a selection: the reported model of a run is its last
+ * epoch, or the epoch its `--select` criterion chose on validation data. Used where the data has no labelled validation images
  * (ZhangLab here: the subset ships no training pneumonia images). The µ and σ of a checkpoint are the
  * untrained defaults (0, 1), which leaves the image AUROC unchanged (the score is monotone in d).
  *
  *   npx tsx scripts/epoch-curve.ts --name zhanglab-squid-s2 --data ../shared/data/medical/chest_xray_zhanglab
  */
-import { cpSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readSafetensors, writeSafetensors } from "../src/engine/index.js";
@@ -42,6 +43,11 @@ for (const file of snapshots) {
   process.stdout.write(`${values.name} epoch ${epoch}: image AUROC ${metrics.image_auroc?.toFixed(4)}\n`);
 }
 curve.sort((a, b) => a.epoch - b.epoch);
+const selection = JSON.parse(readFileSync(join(run, "model", "anomalyscope.json"), "utf8")).selection;
+const reported =
+  selection && selection.criterion !== "last"
+    ? `the run's reported model is epoch ${selection.selectedEpoch}, chosen by --select ${selection.criterion} on validation data`
+    : "the run's reported model is its last epoch";
 mkdirSync(join("docs/experiments", "curves"), { recursive: true });
 writeFileSync(
   join("docs/experiments", "curves", `${values.name}.json`),
@@ -51,7 +57,7 @@ writeFileSync(
       command: `npx tsx scripts/epoch-curve.ts ${process.argv.slice(2).join(" ")}`,
       date: new Date().toISOString(),
       data: values.data,
-      note: "test AUROC of each epoch checkpoint of the run, for the question whether more epochs would help; the run's reported model is its last epoch",
+      note: `test AUROC of each epoch checkpoint of the run, for analysis only (never used to choose); ${reported}`,
       curve,
     },
     null,

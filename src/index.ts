@@ -20,5 +20,11 @@ export { type TestOptions, type TestResult, testModel as evaluate } from "./api/
 export { InterruptedError, MemoryLimitError, OptionError, UserError } from "./errors.js";
 export { decodeImage, type Image, readImage, readSlices, writePng } from "./io/index.js";
 export { getMethod, methodNames } from "./methods/index.js";
-export { generateDataset } from "./synth/index.js";
+export { generateDataset, type PastedDefectKind, pastedDefectKinds } from "./synth/index.js";
+export {
+  type SelectionCriterion,
+  selectionCriteria,
+  type ThresholdRule,
+  thresholdRules,
+} from "./train/selection.js";
 export { TrainingDivergedError, type TrainOptions, type TrainResult, train } from "./train/trainer.js";

@@ -61,6 +61,10 @@ async function evaluateInto(options: TestOptions): Promise<TestResult> {
           "F1-max uses the best threshold on the test set itself (an oracle, not a deployable number)",
         pixel_threshold: manifest.calibration.pixelThreshold,
         pixel_threshold_provenance: manifest.thresholds.pixel.provenance,
+        threshold_rule: manifest.thresholds.image.rule,
+        selection: manifest.selection
+          ? { criterion: manifest.selection.criterion, selected_epoch: manifest.selection.selectedEpoch }
+          : null,
       },
       null,
       2,
@@ -119,7 +123,10 @@ async function writeTestReport(evaluation: Evaluation, options: TestOptions): Pr
       pixel: manifest.calibration.pixelThreshold,
       provenance: manifest.thresholds.image.provenance,
       pixelProvenance: manifest.thresholds.pixel.provenance,
+      rule: manifest.thresholds.image.rule,
+      pixelRule: manifest.thresholds.pixel.rule,
     },
+    selection: manifest.selection,
     roc: evaluation.roc,
     images,
     config: {

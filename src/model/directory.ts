@@ -2,9 +2,9 @@
  * The model directory: `model.safetensors` (every network's parameters and buffers, named
  * `<network>.<path>`) and `anomalyscope.json` (format version, method, config, input size, channels,
  * preprocessing, scoring rule, calibration and thresholds with their provenance, training-data
- * summary, validation metrics, package version). Both are written atomically. Loading checks the
- * format version, the method, the memory scoring will need (methods/memory.ts) and every tensor, and
- * fails with a `UserError` naming the file.
+ * summary, validation metrics, how the saved epoch was selected with its validation curve, package
+ * version). Both are written atomically. Loading checks the format version, the method, the memory
+ * scoring will need (methods/memory.ts) and every tensor, and fails with a `UserError` naming the file.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import type { MethodDefinition, MethodInstance } from "../methods/contract.js";
 import { checkMemory } from "../methods/memory.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
 import type { Calibration } from "../score/graph.js";
-import type { ThresholdChoice } from "../score/threshold.js";
+import { type ThresholdChoice, thresholdRuleNames } from "../score/threshold.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { Random } from "../util/random.js";
 
@@ -34,8 +34,37 @@ const scoringSchema = z.object({
 const thresholdSchema = z.object({
   threshold: z.number(),
   provenance: z.string(),
-  rule: z.enum(["f1-max-validation", "percentile-normal-validation"]),
+  rule: z.enum(thresholdRuleNames),
 });
+
+const selectionSchema = z.object({
+  criterion: z.enum(["last", "synthetic", "labelled"]),
+  /** 1-based epoch whose weights were saved. */
+  selectedEpoch: z.number().int(),
+  /** The criterion's metric, or null for `last`. */
+  metric: z.string().nullable(),
+  /** The validation set the criterion was computed on, or null for `last`. */
+  set: z
+    .object({
+      source: z.enum(["synthetic", "labelled"]),
+      normal: z.number().int(),
+      anomalous: z.number().int(),
+      defects: z.array(z.string()),
+      seed: z.number().int().nullable(),
+    })
+    .nullable(),
+  /** Validation metrics after every epoch (1-based), empty for `last`. */
+  curve: z.array(
+    z.object({
+      epoch: z.number().int(),
+      imageAuroc: z.number(),
+      pixelAuroc: z.number().nullable(),
+      aupro: z.number().nullable(),
+    }),
+  ),
+});
+
+export type SelectionRecord = z.infer<typeof selectionSchema>;
 
 export const manifestSchema = z.object({
   format: z.literal("anomalyscope-model"),
@@ -62,6 +91,8 @@ export const manifestSchema = z.object({
   thresholds: z.object({ image: thresholdSchema, pixel: thresholdSchema }),
   training: z.record(z.string(), z.unknown()),
   validation: z.record(z.string(), z.unknown()),
+  /** How the saved epoch was chosen (absent in models trained before issue 22: their last epoch). */
+  selection: selectionSchema.optional(),
 });
 
 export type ModelManifest = z.infer<typeof manifestSchema>;

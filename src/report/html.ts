@@ -1,7 +1,8 @@
 /**
  * The self-contained HTML report: one file that opens from disk with no network (images are inline
  * PNG data URIs, charts are inline SVG, CSS is inline, the outcome filter is pure CSS). It shows the
- * metrics (missing ones as "n/a" with the reason), the thresholds and their provenance, the ROC curve,
+ * metrics (missing ones as "n/a" with the reason), the thresholds with their provenance and rule, how the
+ * model's epoch was selected with its per-epoch validation curve, the ROC curve,
  * histograms of normal vs anomalous image scores with the threshold, a grid of overlays (worst false
  * positives and false negatives first, at most 48 tiles) with a colour-scale and contour legend, the
  * model's config and notes. Every string from the input is HTML-escaped.
@@ -10,7 +11,14 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
 import { cssColour, GROUND_TRUTH_COLOUR, inferno, PREDICTED_COLOUR } from "./colormap.js";
 import { overlayDataUri, reportMapRange } from "./overlays.js";
-import type { MapRange, ReportInput, ReportMetric, ReportTile, TestReportInput } from "./types.js";
+import type {
+  MapRange,
+  ReportInput,
+  ReportMetric,
+  ReportSelection,
+  ReportTile,
+  TestReportInput,
+} from "./types.js";
 
 /** Tiles shown in the HTML grid; the rest are counted in a note (their overlay PNGs are still written). */
 export const GRID_LIMIT = 48;
@@ -163,6 +171,77 @@ export function histogramSvg(
   return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="score histograms">${axes("image score", "fraction of the class", xTicks, yTicks)}${bars(normal, "normal")}${bars(anomalous, "anomalous")}<line x1="${tx.toFixed(1)}" y1="${PAD.top}" x2="${tx.toFixed(1)}" y2="${H - PAD.bottom}" class="threshold"/><text x="${(tx + (rightHalf ? -5 : 5)).toFixed(1)}" y="${PAD.top + 11}" text-anchor="${rightHalf ? "end" : "start"}" class="label">threshold ${formatNumber(threshold)}</text></svg>`;
 }
 
+/**
+ * The per-epoch validation curve a model was selected on: image AUROC (solid), pixel AUROC (dashed) and
+ * AUPRO (dotted) where recorded, the selected epoch as a vertical line labelled at the bottom (where the
+ * curves usually are not).
+ */
+export function selectionCurveSvg(selection: ReportSelection): string {
+  const curve = selection.curve;
+  const series = [
+    { name: "image AUROC", values: curve.map((p) => p.imageAuroc), cls: "curve-image" },
+    { name: "pixel AUROC", values: curve.map((p) => p.pixelAuroc), cls: "curve-pixel" },
+    { name: "AUPRO", values: curve.map((p) => p.aupro), cls: "curve-pro" },
+  ].filter((s) => s.values.every((v) => v !== null)) as Array<{
+    name: string;
+    values: number[];
+    cls: string;
+  }>;
+  const all = series.flatMap((s) => s.values);
+  const lo = Math.max(0, Math.floor(Math.min(...all, 0.5) * 10) / 10);
+  const first = curve[0].epoch;
+  const last = Math.max(curve.at(-1)!.epoch, first + 1);
+  const sx = (e: number) => PAD.left + ((e - first) / (last - first)) * PLOT_W;
+  const sy = (v: number) => H - PAD.bottom - ((v - lo) / (1 - lo)) * PLOT_H;
+  const xTicks: Array<[number, string]> = niceTicks(first, last, Math.min(6, last - first))
+    .filter((t) => Number.isInteger(t))
+    .map((t) => [sx(t), String(t)]);
+  const yTicks: Array<[number, string]> = niceTicks(lo, 1, 5).map((t) => [sy(t), formatTick(t)]);
+  const lines = series
+    .map(
+      (s) =>
+        `<polyline points="${s.values.map((v, i) => `${sx(curve[i].epoch).toFixed(1)},${sy(v).toFixed(1)}`).join(" ")}" class="${s.cls}"/>`,
+    )
+    .join("");
+  const tx = sx(selection.selectedEpoch);
+  const rightHalf = tx > PAD.left + PLOT_W / 2;
+  return `<svg viewBox="0 0 ${W} ${H}" class="chart" role="img" aria-label="validation curve">${axes("epoch", "validation metric", xTicks, yTicks)}${lines}<line x1="${tx.toFixed(1)}" y1="${PAD.top}" x2="${tx.toFixed(1)}" y2="${H - PAD.bottom}" class="threshold"/><text x="${(tx + (rightHalf ? -5 : 5)).toFixed(1)}" y="${H - PAD.bottom - 6}" text-anchor="${rightHalf ? "end" : "start"}" class="label">selected epoch ${selection.selectedEpoch}</text></svg>`;
+}
+
+/** The "Model selection" section: criterion, validation set, selected epoch and the curve. */
+function selectionSection(selection: ReportSelection): string {
+  const e = escapeHtml;
+  const set = selection.set;
+  const description =
+    selection.criterion === "last"
+      ? `Criterion: last — the model is the last epoch (${selection.selectedEpoch}); no validation curve was computed.`
+      : `Criterion: ${selection.criterion} — ${selection.metric ?? ""}${
+          set
+            ? ` (${set.normal} normal and ${set.anomalous} ${set.source === "synthetic" ? "synthetic anomalous" : "anomalous"} validation images${set.defects.length ? `; defects: ${set.defects.join(", ")}` : ""}${set.seed !== null ? `; seed ${set.seed}` : ""})`
+            : ""
+        }. Selected epoch ${selection.selectedEpoch} of ${selection.curve.at(-1)?.epoch ?? selection.selectedEpoch}; its weights are the model.`;
+  const legend = [
+    ["image AUROC (criterion)", "#2563eb", "solid"],
+    ["pixel AUROC", "#059669", "dashed"],
+    ["AUPRO", "#d97706", "dotted"],
+  ]
+    .filter(([name]) =>
+      selection.curve.every((p) =>
+        name.startsWith("pixel") ? p.pixelAuroc !== null : name === "AUPRO" ? p.aupro !== null : true,
+      ),
+    )
+    .map(
+      ([name, colour, style]) =>
+        `<span><i class="line-swatch" style="border-color:${colour};border-top-style:${style}"></i>${e(name)}</span>`,
+    )
+    .join("");
+  const chart =
+    selection.curve.length > 0
+      ? `<div class="charts"><figure><figcaption>Validation metrics after every epoch</figcaption>${selectionCurveSvg(selection)}<div class="legend">${legend}<span><i class="line-swatch" style="border-color:#111827;border-top-style:dashed"></i>selected epoch</span></div></figure></div>`
+      : "";
+  return `<section><h2>Model selection</h2><p class="note">${e(description)} The test images play no part in this choice.</p>${chart}</section>`;
+}
+
 function formatTick(v: number): string {
   if (v === 0) return "0";
   const a = Math.abs(v);
@@ -203,6 +282,7 @@ td.num{font-variant-numeric:tabular-nums;text-align:right;white-space:nowrap;wid
 .threshold-value{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}
 .charts{display:flex;flex-wrap:wrap;gap:28px}.charts figure{margin:0;flex:1 1 360px;max-width:520px}figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
 .chart{width:100%;height:auto;font-size:11px;fill:#4b5563}.chart text{fill:#4b5563}
+.curve-image{fill:none;stroke:#2563eb;stroke-width:2}.curve-pixel{fill:none;stroke:#059669;stroke-width:2;stroke-dasharray:6 3}.curve-pro{fill:none;stroke:#d97706;stroke-width:2;stroke-dasharray:2 3}
 .axis{stroke:#6b7280;stroke-width:1}.gridline{stroke:#eef0f3;stroke-width:1}.diagonal{stroke:#b6bcc6;stroke-dasharray:4 4}.roc{fill:none;stroke:#2563eb;stroke-width:2;stroke-linejoin:round}
 .normal{fill:#2563eb;fill-opacity:.5}.anomalous{fill:#dc2626;fill-opacity:.5}.threshold{stroke:#111827;stroke-width:1.5;stroke-dasharray:5 3}.chart .label{fill:#374151;font-size:12px}
 .swatch.normal{background:rgba(37,99,235,.5)}.swatch.anomalous{background:rgba(220,38,38,.5)}
@@ -227,6 +307,11 @@ function formatDate(text: string): string {
   const date = new Date(text);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(date.getTime())) return text;
   return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** ` · rule <name>` after a threshold's provenance, when the rule is known. */
+function ruleNote(rule: string | undefined): string {
+  return rule ? ` · rule ${escapeHtml(rule)}` : "";
 }
 
 function metricRow(m: ReportMetric): string {
@@ -277,10 +362,11 @@ export function renderReport(input: ReportInput): string {
 <main>
 <div class="two">
 <section><h2>Metrics</h2><table><thead><tr><th>metric</th><th>value</th><th>note</th></tr></thead><tbody>${input.metrics.map(metricRow).join("")}</tbody></table></section>
-<section><h2>Thresholds</h2><p>Image score threshold<br><span class="threshold-value">${formatNumber(input.threshold.value)}</span><br><span class="note">${e(input.threshold.provenance)}</span></p>
-<p>Pixel threshold (predicted masks)<br>${pixel.value === null ? `<span class="threshold-value na">n/a</span>` : `<span class="threshold-value">${formatNumber(pixel.value)}</span>`}<br><span class="note">${e(pixel.provenance)}</span></p>
+<section><h2>Thresholds</h2><p>Image score threshold<br><span class="threshold-value">${formatNumber(input.threshold.value)}</span><br><span class="note">${e(input.threshold.provenance)}${ruleNote(input.threshold.rule)}</span></p>
+<p>Pixel threshold (predicted masks)<br>${pixel.value === null ? `<span class="threshold-value na">n/a</span>` : `<span class="threshold-value">${formatNumber(pixel.value)}</span>`}<br><span class="note">${e(pixel.provenance)}${ruleNote(pixel.rule)}</span></p>
 <p class="note">An image is predicted anomalous when its score exceeds the image threshold; normalised scores put it at 0.5.</p></section>
 </div>
+${input.selection ? selectionSection(input.selection).replace("<section>", '<section style="margin-top:18px">') : ""}
 <section style="margin-top:18px"><h2>Scores</h2><div class="charts"><figure><figcaption>ROC curve (image level)</figcaption>${hasBoth ? rocSvg(input.roc) : '<p class="note">n/a: the ROC curve needs both normal and anomalous test images.</p>'}</figure>
 <figure><figcaption>Image scores: normal vs anomalous</figcaption>${histogramSvg(input.scores, input.threshold.value)}<div class="legend"><span><i class="swatch normal"></i>normal (${input.scores.normal.length})</span><span><i class="swatch anomalous"></i>anomalous (${input.scores.anomalous.length})</span><span><i class="line-swatch" style="border-color:#111827;border-top-style:dashed"></i>threshold</span></div></figure></div></section>
 <section><h2>Test images</h2>
@@ -365,8 +451,14 @@ export async function buildReportPage(
     modelDir: input.modelDir,
     data: input.dataset,
     metrics: metricRows(input),
-    threshold: { value: input.threshold.image, provenance: input.threshold.provenance },
+    threshold: {
+      value: input.threshold.image,
+      provenance: input.threshold.provenance,
+      rule: input.threshold.rule,
+    },
+    selection: input.selection,
     pixelThreshold: {
+      rule: input.threshold.pixelRule,
       value: input.threshold.pixel,
       provenance:
         input.threshold.pixel === null

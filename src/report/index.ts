@@ -35,6 +35,7 @@ export {
   renderReport,
   renderTestReport,
   rocSvg,
+  selectionCurveSvg,
   writeReport,
 } from "./html.js";
 export {
@@ -49,7 +50,9 @@ export type {
   ReportInput,
   ReportMetric,
   ReportMetrics,
+  ReportSelection,
   ReportTile,
+  SelectionCurvePoint,
   TestReportImage,
   TestReportInput,
 } from "./types.js";

@@ -49,6 +49,25 @@ export interface TestReportImage {
   predictedMask: ArrayLike<number> | null;
 }
 
+/** One epoch of the validation curve a model was selected on (1-based epoch). */
+export interface SelectionCurvePoint {
+  epoch: number;
+  imageAuroc: number;
+  pixelAuroc: number | null;
+  aupro: number | null;
+}
+
+/** How the model's epoch was chosen (the manifest's `selection`). */
+export interface ReportSelection {
+  /** `last`, `synthetic` or `labelled`. */
+  criterion: string;
+  selectedEpoch: number;
+  /** The criterion's metric, or null for `last`. */
+  metric: string | null;
+  set: { source: string; normal: number; anomalous: number; defects: string[]; seed: number | null } | null;
+  curve: SelectionCurvePoint[];
+}
+
 /** Everything the `test` command computed; the report module only renders it. */
 export interface TestReportInput {
   title: string;
@@ -67,7 +86,13 @@ export interface TestReportInput {
     provenance: string;
     /** How the pixel threshold was chosen. */
     pixelProvenance?: string;
+    /** The rule that made the image threshold, e.g. `f1-max-synthetic-validation`. */
+    rule?: string;
+    /** The rule that made the pixel threshold. */
+    pixelRule?: string;
   };
+  /** How the model's epoch was chosen (absent for models from before issue 22). */
+  selection?: ReportSelection;
   roc: { fpr: number[]; tpr: number[] };
   images: TestReportImage[];
   config: unknown;
@@ -108,8 +133,9 @@ export interface ReportInput {
   modelDir: string;
   data: { path: string; layout: string; category?: string };
   metrics: ReportMetric[];
-  threshold: { value: number; provenance: string };
-  pixelThreshold: { value: number | null; provenance: string };
+  threshold: { value: number; provenance: string; rule?: string };
+  pixelThreshold: { value: number | null; provenance: string; rule?: string };
+  selection?: ReportSelection;
   roc: { fpr: number[]; tpr: number[] };
   scores: { normal: number[]; anomalous: number[] };
   tiles: ReportTile[];

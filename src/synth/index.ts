@@ -1,6 +1,7 @@
 /**
  * Synthetic anomaly-detection data: industrial textures, objects seen from above and brain-slice
- * phantoms, each with normal images and defects with pixel masks. `generateDataset` writes a whole data
+ * phantoms, each with normal images and defects with pixel masks, and defects pasted onto real images
+ * (paste.ts). `generateDataset` writes a whole data
  * set (MVTec or BMAD layout); the per-kind generators make single images for tests and demos.
  */
 export {
@@ -23,6 +24,13 @@ export {
 export { generateMedicalImage, type MedicalDefect, medicalDefects } from "./medical.js";
 export { Perlin } from "./noise.js";
 export { generateObjectImage, type ObjectDefect, objectDefects } from "./object.js";
+export {
+  type PastedDefect,
+  type PastedDefectKind,
+  parseDefectKinds,
+  pasteDefect,
+  pastedDefectKinds,
+} from "./paste.js";
 export {
   type ImageShape,
   type IndustrialTexture,

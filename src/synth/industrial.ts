@@ -136,7 +136,7 @@ function defectCentre(rng: Random, size: number, margin: number): [number, numbe
 }
 
 /** Alpha of a texture-blend region: Perlin noise above a threshold, inside a soft disc window. */
-function perlinPatchAlpha(rng: Random, size: number): Plane {
+export function perlinPatchAlpha(rng: Random, size: number): Plane {
   const [cx, cy] = defectCentre(rng, size, 0.25);
   const radius = rng.range(0.12, 0.22) * size;
   for (let attempt = 0; ; attempt++) {

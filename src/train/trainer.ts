@@ -2,7 +2,8 @@
  * The trainer: streams the training split through a method's `trainBatch`, validates every epoch,
  * checkpoints atomically, resumes, lets the method finish (`finishTraining`, e.g. statistics over the
  * training images), and finally calibrates thresholds on validation data and writes the model
- * directory. It never looks at the test split and never special-cases a method.
+ * directory. It never looks at the test split and never special-cases a method. Which epoch becomes the
+ * model (`select`) and the synthetic-anomaly threshold rule are in selection.ts.
  *
  * Reproducibility: the data order and every random draw of an epoch come from generators derived from
  * (seed, epoch, batch), so `--resume` from the checkpoint of epoch e continues exactly as an
@@ -42,14 +43,26 @@ import {
   saveModelDirectory,
   WEIGHTS_FILE,
 } from "../model/directory.js";
-import type { Calibration } from "../score/graph.js";
 import { Scorer, scoreSamples } from "../score/scorer.js";
-import { chooseThreshold } from "../score/threshold.js";
 import { openOutputFolder } from "../util/output.js";
 import { Random } from "../util/random.js";
 import { packageVersion } from "../util/version.js";
 import { type Augmentation, augmentBatch, noAugmentation } from "./augment.js";
+import { CalibrationCollector } from "./calibrate.js";
 import { createProgress, type ProgressReporter } from "./progress.js";
+import {
+  buildSyntheticValidation,
+  calibrateOnSet,
+  EpochSelector,
+  loadLabelledValidation,
+  parseCriterion,
+  parseThresholdRule,
+  type SelectionCriterion,
+  type SelectionPoint,
+  type SelectionState,
+  type ThresholdRule,
+  type ValidationSet,
+} from "./selection.js";
 
 export interface TrainOptions {
   data: string;
@@ -69,8 +82,17 @@ export interface TrainOptions {
   /** Memory limit in bytes for the estimate (default: free memory). */
   maxMemory?: number;
   quiet?: boolean;
-  /** Stop when the mean normal validation score has not improved for this many epochs (0 = off). */
+  /**
+   * Stop when the criterion has not improved for this many epochs (0 = off): the selection metric with
+   * `select` synthetic or labelled, else the mean normal validation score.
+   */
   earlyStoppingPatience?: number;
+  /** Which epoch becomes the model: `last` (default), `synthetic` or `labelled` (selection.ts). */
+  select?: SelectionCriterion;
+  /** Defect kinds pasted into the synthetic validation set (names or a comma list; default all). */
+  syntheticDefects?: string | readonly string[];
+  /** `percentile` (default) or `synthetic-f1`: F1-max on the validation set with synthetic anomalies. */
+  thresholdRule?: ThresholdRule;
   /** Percentile of normal validation scores used as threshold when validation has no anomalies. */
   thresholdPercentile?: number;
   /** Overrides the method's augmentation (e.g. `{ flip: false }`). */
@@ -84,6 +106,8 @@ export interface EpochRecord {
   losses: Record<string, number>;
   validationNormalScore: number;
   validationAuroc: number | null;
+  /** The selection criterion's validation metrics (with `select` synthetic or labelled). */
+  selection?: SelectionPoint;
   seconds: number;
 }
 
@@ -130,6 +154,7 @@ interface TrainerState {
   bestNormalScore: number;
   epochsWithoutImprovement: number;
   settings: RunSettings;
+  selection?: SelectionState;
 }
 
 /** A generator for (seed, epoch, batch) that does not depend on anything consumed before. */
@@ -198,6 +223,8 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
   const requestedBatchSize = positiveInt("--batch-size", options.batchSize, method.defaults.batchSize);
   const imageSize = positiveInt("--image-size", options.imageSize, method.defaults.imageSize);
   const seed = checkSeed(options.seed);
+  const criterion = parseCriterion(options.select);
+  const thresholdRule = parseThresholdRule(options.thresholdRule);
   const sizeProblem = method.checkImageSize(config, imageSize);
   if (sizeProblem) throw new OptionError(`--image-size ${imageSize}: ${sizeProblem}`);
   if (options.resume && !existsSync(checkpointPath))
@@ -261,6 +288,25 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       await rm(join(options.out, file), { force: true });
   }
   const instance = method.create(config, { imageSize, channels, random: new Random(seed) });
+
+  const setOptions = { imageSize, channels, batchSize };
+  const synthetic =
+    criterion === "synthetic" || thresholdRule === "synthetic-f1"
+      ? await buildSyntheticValidation(dataset.validation, {
+          ...setOptions,
+          seed,
+          defects: options.syntheticDefects,
+        })
+      : null;
+  const selectionSet: ValidationSet | null =
+    criterion === "synthetic"
+      ? synthetic
+      : criterion === "labelled"
+        ? await loadLabelledValidation(dataset.validation, options.data, setOptions)
+        : null;
+  const selector = new EpochSelector(criterion, selectionSet);
+  if (selectionSet) progress.log(`selection: ${selector.metric}, ${selectionSet.count} images`);
+
   let state: TrainerState = {
     completedEpochs: 0,
     history: [],
@@ -271,6 +317,7 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
   if (previous) {
     state = { ...previous.state, settings };
     restoreCheckpoint(checkpointPath, previous.tensors, instance);
+    selector.resume(checkpointPath, previous.state.selection, previous.tensors, instance.modules);
     progress.log(`resuming after epoch ${state.completedEpochs} from ${checkpointPath}`);
   }
 
@@ -309,27 +356,33 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
               ? `the checkpoint after epoch ${state.completedEpochs} is kept`
               : "no checkpoint was kept"),
         );
+      const selected = await selector.afterEpoch(epoch, scorer, instance.modules, batchSize);
       const record: EpochRecord = {
         epoch,
         losses,
         validationNormalScore: validation.normalScore,
         validationAuroc: validation.auroc,
+        ...(selected ? { selection: selected.point } : {}),
         seconds: (Date.now() - epochStart) / 1000,
       };
       state.history.push(record);
       state.completedEpochs = epoch + 1;
-      if (validation.normalScore < state.bestNormalScore) {
-        state.bestNormalScore = validation.normalScore;
-        state.epochsWithoutImprovement = 0;
-      } else state.epochsWithoutImprovement++;
-      await saveCheckpoint(checkpointPath, instance, state);
+      const normalImproved = validation.normalScore < state.bestNormalScore;
+      if (normalImproved) state.bestNormalScore = validation.normalScore;
+      if (selected ? selected.improved : normalImproved) state.epochsWithoutImprovement = 0;
+      else state.epochsWithoutImprovement++;
+      state.selection = selector.checkpointState();
+      await saveCheckpoint(checkpointPath, instance, state, selector.checkpointTensors(instance.modules));
       progress.endEpoch(
         `${formatLosses(losses)}  val normal score ${validation.normalScore.toPrecision(4)}` +
-          `${validation.auroc === null ? "" : `  val AUROC ${validation.auroc.toFixed(3)}`}  ${record.seconds.toFixed(1)} s`,
+          `${validation.auroc === null ? "" : `  val AUROC ${validation.auroc.toFixed(3)}`}` +
+          `${selected ? `  selection AUROC ${selected.point.imageAuroc.toFixed(3)}${selected.improved ? " (best)" : ""}` : ""}  ${record.seconds.toFixed(1)} s`,
       );
       options.onEpochEnd?.(epoch);
       if (patience > 0 && state.epochsWithoutImprovement >= patience) {
-        progress.log(`early stopping: no improvement of the normal validation score for ${patience} epochs`);
+        progress.log(
+          `early stopping: no improvement of ${selector.active ? "the selection criterion" : "the normal validation score"} for ${patience} epochs`,
+        );
         break;
       }
     }
@@ -339,15 +392,17 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
         interrupted,
       );
     }
+    selector.restoreSelected(instance.modules, state.completedEpochs);
+    if (selector.active) progress.log(`selected epoch ${selector.bestEpoch} (${selector.metric})`);
     await instance.finishTraining?.(trainingImages(dataset.train, batchSize, imageSize, channels));
     const warnings: string[] = [];
-    const calibration = await calibrate(
-      scorer,
-      dataset.validation,
-      batchSize,
-      options.thresholdPercentile ?? 99,
-      (warning) => warnings.push(warning),
-    );
+    const onWarning = (warning: string) => warnings.push(warning);
+    const percentile = options.thresholdPercentile ?? 99;
+    const calibration =
+      synthetic && thresholdRule === "synthetic-f1"
+        ? await calibrateOnSet(scorer, synthetic, batchSize, percentile)
+        : await calibrate(scorer, dataset.validation, batchSize, percentile, onWarning);
+    const selection = selector.record(state.completedEpochs);
     const manifest: ModelManifest = {
       format: "anomalyscope-model",
       formatVersion: MODEL_FORMAT_VERSION,
@@ -376,8 +431,9 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       validation: {
         images: dataset.validation.length,
         auroc: calibration.auroc,
-        normalScore: state.history.at(-1)?.validationNormalScore ?? null,
+        normalScore: state.history[selection.selectedEpoch - 1]?.validationNormalScore ?? null,
       },
+      selection,
     };
     await saveModelDirectory(options.out, instance, manifest);
     progress.log(`model written to ${options.out}`);
@@ -498,9 +554,6 @@ async function validate(scorer: Scorer, samples: Sample[], batchSize: number) {
   return { normalScore, auroc, nonFinite };
 }
 
-/** Pixels kept per validation image for the pixel threshold (a fixed stride keeps memory bounded). */
-const PIXEL_SAMPLE_LIMIT = 2_000_000;
-
 async function calibrate(
   scorer: Scorer,
   samples: Sample[],
@@ -508,43 +561,20 @@ async function calibrate(
   percentile: number,
   onWarning: (message: string) => void,
 ) {
-  const scores: number[] = [];
-  const labels: number[] = [];
-  const pixelScores: number[] = [];
-  const pixelLabels: number[] = [];
-  const plane = scorer.imageSize * scorer.imageSize;
-  const stride = Math.max(1, Math.ceil((samples.length * plane) / PIXEL_SAMPLE_LIMIT));
-  let pixelMin = Number.POSITIVE_INFINITY;
-  let pixelMax = Number.NEGATIVE_INFINITY;
-  await scoreSamples(scorer, samples, { batchSize, withMasks: true, onWarning }, (r) => {
-    scores.push(r.score);
-    labels.push(r.sample.label);
-    for (let p = 0; p < plane; p++) {
-      const v = r.map[p];
-      if (v < pixelMin) pixelMin = v;
-      if (v > pixelMax) pixelMax = v;
-      if (p % stride === 0 && (r.sample.label === 0 || r.mask)) {
-        pixelScores.push(v);
-        pixelLabels.push(r.mask && r.mask[p] > 0.5 ? 1 : 0);
-      }
-    }
-  });
-  const image = chooseThreshold(scores, labels, "image", percentile);
-  const pixel = chooseThreshold(pixelScores, pixelLabels, "pixel", percentile);
-  const calibration: Calibration = {
-    imageThreshold: image.threshold,
-    imageMin: Math.min(...scores),
-    imageMax: Math.max(...scores),
-    pixelThreshold: pixel.threshold,
-    pixelMin,
-    pixelMax,
-  };
-  const hasBoth = labels.includes(0) && labels.includes(1);
-  return { calibration, thresholds: { image, pixel }, auroc: hasBoth ? imageAuroc(scores, labels) : null };
+  const collector = new CalibrationCollector(samples.length, scorer.imageSize * scorer.imageSize);
+  await scoreSamples(scorer, samples, { batchSize, withMasks: true, onWarning }, (r) =>
+    collector.add({ score: r.score, map: r.map, label: r.sample.label, mask: r.mask }),
+  );
+  return collector.finish(percentile, "real");
 }
 
-async function saveCheckpoint(path: string, instance: MethodInstance, state: TrainerState): Promise<void> {
-  const tensors: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+async function saveCheckpoint(
+  path: string,
+  instance: MethodInstance,
+  state: TrainerState,
+  selected: Record<string, { shape: readonly number[]; data: Float32Array }>,
+): Promise<void> {
+  const tensors: Record<string, { shape: readonly number[]; data: Float32Array }> = { ...selected };
   for (const [name, p] of new ModuleGroup(instance.modules).namedState())
     tensors[`model.${name}`] = { shape: p.shape, data: p.value };
   for (const [name, data] of Object.entries(await instance.optimizerState())) {

@@ -20,6 +20,7 @@ import {
   renderReport,
   renderTestReport,
   rocSvg,
+  selectionCurveSvg,
   writeOverlayPngs,
   writeReport,
 } from "../../src/report/index.js";
@@ -166,6 +167,37 @@ describe("html report", () => {
   it("picks round axis ticks", () => {
     expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(0.13, 1.37, 5)).toEqual([0.2, 0.4, 0.6, 0.8, 1, 1.2]);
+  });
+
+  it("shows the selection criterion, the validation curve with the selected epoch, and the threshold rule", async () => {
+    const input = fakeReportInput({ normal: 4, anomalous: 4, size: 16 });
+    input.threshold.rule = "f1-max-synthetic-validation";
+    input.selection = {
+      criterion: "synthetic",
+      selectedEpoch: 2,
+      metric: "image AUROC on the synthetic validation set",
+      set: { source: "synthetic", normal: 5, anomalous: 5, defects: ["scratch", "lesion"], seed: 3 },
+      curve: [
+        { epoch: 1, imageAuroc: 0.6, pixelAuroc: 0.7, aupro: 0.3 },
+        { epoch: 2, imageAuroc: 0.9, pixelAuroc: 0.8, aupro: 0.4 },
+        { epoch: 3, imageAuroc: 0.7, pixelAuroc: 0.85, aupro: 0.45 },
+      ],
+    };
+    const html = await renderTestReport(input);
+    expect(html).toContain("<h2>Model selection</h2>");
+    expect(html).toContain("Criterion: synthetic — image AUROC on the synthetic validation set");
+    expect(html).toContain("defects: scratch, lesion; seed 3");
+    expect(html).toContain("Selected epoch 2 of 3");
+    expect(html).toContain("rule f1-max-synthetic-validation");
+    const svg = selectionCurveSvg(input.selection);
+    // Three series, one point per epoch; the marker sits on epoch 2, the middle of the x axis.
+    const polylines = [...svg.matchAll(/<polyline points="([^"]+)" class="(curve-[a-z]+)"/g)];
+    expect(polylines.map((m) => m[2])).toEqual(["curve-image", "curve-pixel", "curve-pro"]);
+    for (const m of polylines) expect(m[1].split(" ")).toHaveLength(3);
+    expect(svg).toContain('x1="219.0" y1="14" x2="219.0"');
+    expect(svg).toContain("selected epoch 2");
+    const withoutSelection = await renderTestReport(fakeReportInput({ normal: 2, anomalous: 2, size: 16 }));
+    expect(withoutSelection).not.toContain("Model selection");
   });
 
   it("renders a full test report: FP/FN first, n/a pixel metrics, capped grid, no network", async () => {

@@ -24,6 +24,15 @@ describe("thresholds", () => {
     expect(choice.provenance).toMatch(/F1-max on validation \(3 normal, 2 anomalous images; F1 1\.000\)/);
   });
 
+  it("names synthetic anomalies in the rule and provenance of an F1-max threshold made with them", () => {
+    const choice = chooseThreshold([0.1, 0.2, 0.3, 0.8, 0.9], [0, 0, 0, 1, 1], "pixel", 99, "synthetic");
+    expect(choice.rule).toBe("f1-max-synthetic-validation");
+    expect(choice.threshold).toBe(0.8);
+    expect(choice.provenance).toBe(
+      "F1-max on validation with synthetic anomalies (3 normal, 2 synthetic anomalous pixels; F1 1.000)",
+    );
+  });
+
   it("never returns a threshold that flags every validation image", () => {
     // Anomalies score lowest: F1-max would take the lowest score and flag everything.
     const scores = [0.1, 0.2, 0.5, 0.6, 0.7];

@@ -21,6 +21,7 @@ export function registerInfo(program: Command): void {
           `  input: ${m.channels} x ${m.imageSize} x ${m.imageSize}`,
           `  image threshold: ${m.calibration.imageThreshold} (${m.thresholds.image.provenance})`,
           `  pixel threshold: ${m.calibration.pixelThreshold} (${m.thresholds.pixel.provenance})`,
+          `  selected epoch: ${m.selection ? `${m.selection.selectedEpoch} (--select ${m.selection.criterion}${m.selection.metric ? `: ${m.selection.metric}` : ""})` : "the last (trained before --select existed)"}`,
           `  config: ${JSON.stringify(m.config)}`,
         );
       }

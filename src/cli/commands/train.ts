@@ -1,6 +1,8 @@
 /** `anomalyscope train`: train a method on the normal images of a data set and write a model directory. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { methodNames } from "../../methods/index.js";
+import { pastedDefectKinds } from "../../synth/paste.js";
+import { selectionCriteria, thresholdRules } from "../../train/selection.js";
 import { train } from "../../train/trainer.js";
 import { integerOption, nonNegativeIntegerOption, withDataOptions, withRunOptions } from "../options.js";
 
@@ -20,9 +22,29 @@ export function registerTrain(program: Command): void {
       integerOption("--image-size"),
     )
     .option("--seed <n>", "random seed (0 to 4294967295)", nonNegativeIntegerOption("--seed"), 0)
+    .addOption(
+      new Option(
+        "--select <criterion>",
+        "which epoch becomes the model: last; synthetic (best image AUROC on the normal validation images plus copies with pasted synthetic defects); labelled (best image AUROC on the validation split's own anomalies)",
+      )
+        .choices(selectionCriteria)
+        .default("last"),
+    )
+    .option(
+      "--synthetic-defects <kinds>",
+      `comma-separated defect kinds pasted into the synthetic validation set (${pastedDefectKinds.join(", ")}; default all)`,
+    )
+    .addOption(
+      new Option(
+        "--threshold-rule <rule>",
+        "percentile: 99th percentile of normal validation scores (F1-max when validation has real anomalies); synthetic-f1: F1-max on the validation set with synthetic anomalies",
+      )
+        .choices(thresholdRules)
+        .default("percentile"),
+    )
     .option(
       "--early-stopping <epochs>",
-      "stop when the normal validation score stops improving",
+      "stop when the criterion stops improving for this many epochs (the --select metric, or with --select last the normal validation score)",
       integerOption("--early-stopping"),
     )
     .requiredOption("--out <dir>", "model directory to write")
@@ -32,7 +54,8 @@ export function registerTrain(program: Command): void {
       "after",
       "\nExamples:\n" +
         "  $ anomalyscope train --data data/mvtec --category bottle --method ae --out models/bottle\n" +
-        "  $ anomalyscope train --data data/chest_xray --method squid --epochs 40 --out models/squid --resume",
+        "  $ anomalyscope train --data data/chest_xray --method squid --epochs 40 --out models/squid --resume\n" +
+        "  $ anomalyscope train --data data/tire --method ae --select synthetic --threshold-rule synthetic-f1 --out models/tire",
     )
     .action(async (o) => {
       const result = await train({
@@ -51,6 +74,9 @@ export function registerTrain(program: Command): void {
         maxMemory: o.maxMemory,
         quiet: o.quiet,
         earlyStoppingPatience: o.earlyStopping,
+        select: o.select,
+        syntheticDefects: o.syntheticDefects,
+        thresholdRule: o.thresholdRule,
       });
       for (const warning of result.warnings) process.stderr.write(`anomalyscope: warning: ${warning}\n`);
       process.stdout.write(`${result.modelDir}\n`);
