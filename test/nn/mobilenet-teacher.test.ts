@@ -11,7 +11,13 @@ import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileFunction } from "../../src/engine/step.js";
-import { type FeatureBackbone, getBackbone, loadBackbone } from "../../src/nn/backbones/index.js";
+import {
+  type FeatureBackbone,
+  getBackbone,
+  loadBackbone,
+  loadPackagedWeights,
+  MobileNetV1,
+} from "../../src/nn/backbones/index.js";
 
 const SHARED = new URL("../../../shared/weights/", import.meta.url);
 const SIDE = 224;
@@ -119,5 +125,15 @@ describe("MobileNet v1 0.75 teacher (packaged weights)", () => {
       (t) => teacher.namedBuffers().find(([n]) => n === `${t}.weight`)![1].shape[0],
     );
     expect(widths).toEqual([...spec.tapWidths]);
+  });
+
+  it("refuses a weights file whose sha256 differs, naming the file", () => {
+    const spec = getBackbone("mobilenet_v1_0.75");
+    expect(() =>
+      loadPackagedWeights(new MobileNetV1({ alpha: 0.75 }), spec.weightsFile, "0".repeat(64)),
+    ).toThrow(/weights\/mobilenet_v1_0\.75\.safetensors: corrupt \(sha256 7871cfe2.*, expected 0{64}/);
+    expect(() =>
+      loadPackagedWeights(new MobileNetV1({ alpha: 0.75 }), "nope.safetensors", spec.sha256),
+    ).toThrow(/nope\.safetensors: missing/);
   });
 });
