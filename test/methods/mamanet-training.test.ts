@@ -1,5 +1,5 @@
 /**
- * MAMA Net end to end on a tiny synthetic set (64 px, a 50-row memory and 5 Sinkhorn iterations to keep
+ * MAMA Net end to end on a tiny synthetic set (64 px, a 50-row memory and 2 Sinkhorn iterations to keep
  * CI fast; every mechanism is the default one): a run resumed from its epoch checkpoint ends
  * bit-identical to an uninterrupted one (weights, BN statistics, the hash projection, Adam moments
  * through the weights); the built CLI trains, tests, predicts, describes and exports the model, and the
@@ -28,7 +28,7 @@ describe("MAMA Net end to end", () => {
     data = join(tempDir("mamanet-data"), "synth");
     await generateDataset({ out: data, kind: "medical", nTrain: 12, nTest: 6, size: SIZE, seed: 5 });
     config = join(tempDir("mamanet-config"), "small.json");
-    writeFileSync(config, JSON.stringify({ memorySize: 50, sinkhornIterations: 5 }));
+    writeFileSync(config, JSON.stringify({ memorySize: 50, sinkhornIterations: 2 }));
   });
 
   it("resumes from an epoch checkpoint to the uninterrupted run's weights and buffers", async () => {

@@ -71,6 +71,7 @@ describe("MAMA Net network", () => {
   it("the config is strict and names bad values", () => {
     expect(() => configOf({ memory: "lsh" })).toThrow(/memory/);
     expect(() => configOf({ attentions: false })).toThrow(/unknown key "attentions"/);
+    expect(() => configOf({ memorySize: 4 })).toThrow(/candidates: must not exceed memorySize/);
     expect(method.checkImageSize(configOf({}), 48)).toMatch(/at least 64/);
     expect(method.checkImageSize(configOf({}), 128)).toBeUndefined();
   });

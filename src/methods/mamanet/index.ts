@@ -55,7 +55,11 @@ export const mamanetConfigSchema = z
     lr: z.number().positive().default(1e-4),
     smoothingSigma: z.number().min(0).default(4),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.memory !== "hash" || config.candidates <= config.memorySize, {
+    path: ["candidates"],
+    message: "must not exceed memorySize (the hash memory reads k of its N rows)",
+  });
 
 export type MamaNetConfig = z.infer<typeof mamanetConfigSchema>;
 
@@ -85,10 +89,6 @@ export const mamanetMethod: MethodDefinition<MamaNetConfig> = {
     notes: ["MAMA Net pixel maps (squared error, smoothed) are our extension; the paper scores images only"],
   }),
   create(config, context): MethodInstance {
-    if (config.memory === "hash" && config.candidates > config.memorySize)
-      throw new Error(
-        `mamanet config: candidates (${config.candidates}) exceed memorySize (${config.memorySize})`,
-      );
     const network = new MamaNetwork(context.random, { channels: context.channels, ...config });
     const side = context.imageSize / STRIDE;
     const positions = side * side;
