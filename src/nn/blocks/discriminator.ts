@@ -36,8 +36,6 @@ export class DcganDiscriminator extends Module {
   private readonly convs: Conv2d[];
   private readonly norms: Array<BatchNorm2d | undefined>;
   private readonly head: Linear | Conv2d;
-  /** Side of the last feature map. */
-  readonly featureSide: number;
 
   constructor(
     rng: Random,
@@ -48,7 +46,6 @@ export class DcganDiscriminator extends Module {
     const side = imageSize / 2 ** widths.length;
     if (!Number.isInteger(side))
       throw new Error(`discriminator: the side ${imageSize} must be divisible by ${2 ** widths.length}`);
-    this.featureSide = side;
     this.convs = widths.map((out, i) =>
       this.child(
         `conv${i}`,
