@@ -15,6 +15,9 @@ const tinyConfigs: Record<string, object> = {
   ae: {},
   memae: { memorySize: 50 },
   squid: { profile: "small", statsImages: 8 },
+  mamanet: { memorySize: 50, sinkhornIterations: 2 },
+  daad: { width: 4, memorySize: 8, reducedChannels: 2 },
+  multiad: {},
 };
 
 let data: string;
