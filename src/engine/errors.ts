@@ -24,12 +24,14 @@ export class EngineError extends Error {
   override name = "EngineError";
 }
 
-/** A loss or output that must be finite was NaN or infinite. */
+/** A loss, gradient or output that must be finite was NaN or infinite. */
 export class NonFiniteError extends Error {
   override name = "NonFiniteError";
   constructor(
     readonly output: string,
     detail = "",
+    /** The parameter whose gradient was not finite (when it was a gradient). */
+    readonly parameter?: string,
   ) {
     super(`${output} is not finite${detail ? ` ${detail}` : ""}`);
   }

@@ -15,9 +15,10 @@
  * Runtime writes the next value; after the run the two arrays swap roles (`Parameter.value` becomes the
  * new array, the old one becomes the next run's target). Nothing is copied on the JavaScript side and
  * nothing is allocated per step. Because `Parameter.value` is read at every run, two steps that share
- * modules (a GAN's discriminator and generator steps) see each other's updates. The loss is checked
- * before the swap: a non-finite loss throws `NonFiniteError` and leaves every parameter, moment and
- * buffer as it was.
+ * modules (a GAN's discriminator and generator steps) see each other's updates. The graph also
+ * outputs one finiteness flag over the loss and every gradient, checked before the swap: a non-finite
+ * loss or gradient throws `NonFiniteError` (naming the loss, or the first parameter whose gradient is
+ * not finite) and leaves every parameter, moment and buffer as it was.
  *
  * `compileFunction` is the inference counterpart (no gradients, no optimiser), compiled once per batch
  * size (a last partial batch compiles a second shape), with the weights embedded when its modules are
@@ -32,6 +33,14 @@ import { foldConvTransposeAffine } from "./fold.js";
 import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
 import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./runtime.js";
+
+/**
+ * Outputs of every step graph: one flag, true when the loss and every gradient are finite (state is
+ * committed only then), and the per-tensor checks (loss, then each trained parameter's gradient; 0
+ * when finite, NaN otherwise) that name the first non-finite gradient.
+ */
+const FINITE_OUTPUT = "step.finite";
+const CHECKS_OUTPUT = "step.finite_checks";
 
 /** A per-step feed: its full shape (for `compileFunction`, the first axis is the batch axis). */
 export interface InputSpec {
@@ -197,6 +206,8 @@ export class TrainingStep<I extends InputSpecs> {
   private completed = 0;
   private readonly scalarFeeds: Record<string, Float32Array>;
   private readonly lossBuffer = new Float32Array(1);
+  private readonly finiteBuffer = new Uint8Array(1);
+  private checksBuffer: Float32Array | undefined;
 
   /** @internal use `compileStep`. */
   constructor(
@@ -208,6 +219,8 @@ export class TrainingStep<I extends InputSpecs> {
     private readonly moments: ReadonlyMap<string, StateCell>,
     private readonly extraBuffers: Record<string, HostArray>,
     private readonly extraNames: Record<string, string>,
+    /** Graph input names of the trained parameters, in the order of the gradient checks. */
+    private readonly checkedNames: readonly string[],
   ) {
     this.scalarFeeds = Object.fromEntries(
       optimizer.scalarNames.map((n) => [`optimizer.${n}`, new Float32Array(1)]),
@@ -231,7 +244,8 @@ export class TrainingStep<I extends InputSpecs> {
 
   /**
    * One optimiser step on `feeds`. `lr` overrides the optimiser's learning rate for this step (host
-   * schedules). Throws `NonFiniteError` without changing any state when the loss is NaN or infinite.
+   * schedules). Throws `NonFiniteError` without changing any state when the loss or a gradient is NaN
+   * or infinite.
    */
   async run(feeds: Feeds<I>, options: { lr?: number } = {}): Promise<StepResult> {
     if (this.running)
@@ -245,13 +259,17 @@ export class TrainingStep<I extends InputSpecs> {
         ...(feeds as Record<string, HostArray>),
         ...this.scalarFeeds,
       };
-      const into: Record<string, HostArray> = { loss: this.lossBuffer };
+      this.checksBuffer ??= new Float32Array(this.checkedNames.length + 1);
+      const into: Record<string, HostArray> = {
+        loss: this.lossBuffer,
+        [FINITE_OUTPUT]: this.finiteBuffer,
+        [CHECKS_OUTPUT]: this.checksBuffer,
+      };
       for (const [output, buffer] of Object.entries(this.extraBuffers)) into[output] = buffer;
       prepareState(this.bound, this.cells, allFeeds, into);
       await this.compiled.run(allFeeds, into);
       const loss = this.lossBuffer[0];
-      if (!Number.isFinite(loss))
-        throw new NonFiniteError(`loss of step "${this.name}"`, `(${loss} at update ${this.completed + 1})`);
+      if (!this.finiteBuffer[0]) this.throwNonFinite(loss);
       commitCells(this.cells);
       this.completed++;
       const outputs: Record<string, HostArray> = {};
@@ -260,6 +278,20 @@ export class TrainingStep<I extends InputSpecs> {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Name what the graph's finiteness flag found: the loss, else the first parameter whose gradient. */
+  private throwNonFinite(loss: number): never {
+    const update = this.completed + 1;
+    if (!Number.isFinite(loss))
+      throw new NonFiniteError(`loss of step "${this.name}"`, `(${loss} at update ${update})`);
+    const index = this.checksBuffer!.findIndex((check, i) => i > 0 && check !== 0);
+    const parameter = this.checkedNames[index - 1];
+    throw new NonFiniteError(
+      `gradient of "${parameter}" in step "${this.name}"`,
+      `(at update ${update}; loss ${loss}; nothing was updated)`,
+      parameter,
+    );
   }
 
   /** A copy of the optimiser state (moments and step count) for checkpoints. */
@@ -317,6 +349,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
   const cells: StateCell[] = [];
   const moments = new Map<string, StateCell>();
   const extraNames: Record<string, string> = {};
+  const checkedNames: string[] = [];
 
   let bound: BoundState = [];
   const { graph } = trace(() => {
@@ -357,6 +390,14 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
       });
       return { value: values[i], grad: grads[i], state };
     });
+    withScope("finiteness", () => {
+      // x·0 is 0 for finite x and NaN for NaN or ±∞, so each sum is 0 exactly when its tensor is finite.
+      const checks = [built.loss, ...grads].map((t) => T.reshape(T.sum(T.mul(t, 0)), [1]));
+      const perTensor = T.concat(checks, 0);
+      outputs[FINITE_OUTPUT] = T.equal(T.sum(perTensor), 0);
+      outputs[CHECKS_OUTPUT] = perTensor;
+    });
+    checkedNames.push(...trainable.map((p) => binding.names.get(p)!));
     const updates = withScope("optimizer", () => optimizer.update(slots, scalars));
     trainable.forEach((p, i) => {
       const name = binding.names.get(p)!;
@@ -389,6 +430,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     moments,
     extraBuffers,
     extraNames,
+    checkedNames,
   );
   for (const observer of stepObservers) observer(step as unknown as TrainingStep<InputSpecs>);
   return step;

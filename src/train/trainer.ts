@@ -8,7 +8,8 @@
  * Reproducibility: the data order and every random draw of an epoch come from generators derived from
  * (seed, epoch, batch), so `--resume` from the checkpoint of epoch e continues exactly as an
  * uninterrupted run would. Ctrl-C (SIGINT) or SIGTERM stops after the current batch, keeps the
- * checkpoint of the last completed epoch and exits with 130 or 143; a non-finite loss, or a non-finite
+ * checkpoint of the last completed epoch and exits with 130 or 143; a non-finite loss or gradient (the
+ * step commits nothing and names the first non-finite parameter), or a non-finite
  * validation score, stops with the epoch named and the last checkpoint whose loss and validation were
  * finite untouched. The checkpoint records every setting that shapes the run (method, config, image
  * and batch size, channels, seed, augmentation, early stopping, layout, category) and fingerprints of
@@ -351,10 +352,7 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       const validation = await validate(scorer, dataset.validation, batchSize);
       if (validation.nonFinite > 0)
         throw new TrainingDivergedError(
-          `training diverged at epoch ${epoch + 1}: ${validation.nonFinite} of ${dataset.validation.length} validation scores are not finite; ` +
-            (state.completedEpochs > 0
-              ? `the checkpoint after epoch ${state.completedEpochs} is kept`
-              : "no checkpoint was kept"),
+          `training diverged at epoch ${epoch + 1}: ${validation.nonFinite} of ${dataset.validation.length} validation scores are not finite; ${keptCheckpoint(state.completedEpochs)}`,
         );
       const selected = await selector.afterEpoch(epoch, scorer, instance.modules, batchSize);
       const record: EpochRecord = {
@@ -463,6 +461,13 @@ function describe(dataset: Dataset): string {
   );
 }
 
+/** What a run stopped by non-finite numbers leaves behind, given the epochs completed before it. */
+function keptCheckpoint(completedEpochs: number): string {
+  return completedEpochs > 0
+    ? `the checkpoint after epoch ${completedEpochs} is kept`
+    : "no checkpoint was kept";
+}
+
 function formatLosses(losses: Record<string, number>): string {
   return Object.entries(losses)
     .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
@@ -512,8 +517,9 @@ async function trainEpoch(
       });
     } catch (error) {
       if (error instanceof NonFiniteError) {
+        // Epochs before this one all completed with a checkpoint (one is written after every epoch).
         throw new TrainingDivergedError(
-          `training diverged at epoch ${o.epoch + 1}, step ${iteration + 1}: ${error.message}; the last good checkpoint is kept`,
+          `training diverged at epoch ${o.epoch + 1}, step ${iteration + 1}: ${error.message}; ${keptCheckpoint(o.epoch)}`,
         );
       }
       throw error;

@@ -2,6 +2,8 @@
  * Trainer faults and limits (issue 24), through the library:
  * - a non-finite validation score stops the run the epoch it appears, and the kept checkpoint is the
  *   last one whose loss and validation were finite (a test-only method whose scale turns NaN);
+ * - a NaN gradient under a finite loss stops the run at that step, naming the parameter, and the kept
+ *   checkpoint is that of the previous epoch (a test-only method with a real Adam step);
  * - a run that fails before its first checkpoint leaves no `out` folder;
  * - a training set smaller than the batch size trains on one batch of the whole set (SQUID, the
  *   reported case), recording the batch size used;
@@ -13,11 +15,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import * as T from "../../src/engine/index.js";
-import { Module, readSafetensors, type Tensor } from "../../src/engine/index.js";
+import { Module, ModuleGroup, readSafetensors, type Tensor } from "../../src/engine/index.js";
 import type { MethodDefinition } from "../../src/methods/contract.js";
 import "../../src/methods/index.js";
 import { estimateMemory } from "../../src/methods/memory.js";
 import { getMethod, parseMethodConfig, registerMethod } from "../../src/methods/registry.js";
+import { Adam } from "../../src/nn/optim.js";
 import { generateDataset } from "../../src/synth/index.js";
 import { TrainingDivergedError, train } from "../../src/train/trainer.js";
 import { tempDir, tinyDataset } from "../e2e/helpers.js";
@@ -57,6 +60,42 @@ const poisonMethod: MethodDefinition<z.infer<typeof poisonConfig>> = {
 };
 registerMethod(poisonMethod);
 
+/**
+ * A real Adam step on a scale weight whose loss stays finite, while from `poisonEpoch` on its gradient
+ * is NaN: the loss adds the norm sqrt(Σ(w·gate)²) with gate 0, whose derivative is 0·∞.
+ */
+const gradientMethod: MethodDefinition<z.infer<typeof poisonConfig>> = {
+  ...poisonMethod,
+  name: "test-nan-gradient",
+  create: (config) => {
+    const net = new Scale();
+    const step = T.compileStep({
+      name: "scale",
+      modules: [new ModuleGroup({ net })],
+      inputs: { images: { shape: [8, 1, 16, 16] }, gate: { shape: [] } },
+      build: ({ images, gate }) => {
+        const weight = T.bind(net).tensors.get(net.weight)!;
+        const norm = T.sqrt(T.sum(T.square(T.mul(weight, gate))));
+        return { loss: T.add(T.mean(T.square(T.sub(net.forward(images), images))), norm) };
+      },
+      optimizer: new Adam({ lr: 1e-3 }),
+    });
+    return {
+      modules: { net },
+      async trainBatch(images, _n, context) {
+        const gate = Float32Array.of(context.epoch >= config.poisonEpoch ? 0 : 1);
+        const { loss } = await (await step).run({ images, gate });
+        return { loss };
+      },
+      buildInference: (images) => ({ map: T.abs(T.sub(net.forward(images), images)) }),
+      optimizerState: async () => (await step).optimizerState(),
+      loadOptimizerState() {},
+      dispose: async () => (await step).release(),
+    };
+  },
+};
+registerMethod(gradientMethod);
+
 let data: string;
 
 beforeAll(async () => {
@@ -82,6 +121,28 @@ describe("non-finite validation", () => {
     const checkpoint = await readSafetensors(join(out, "checkpoint.safetensors"));
     expect(JSON.parse(checkpoint.metadata.trainer).completedEpochs).toBe(1);
     expect(checkpoint.tensors["model.net.weight"].data[0]).toBe(1);
+    expect(existsSync(join(out, "anomalyscope.json"))).toBe(false);
+  }, 60_000);
+
+  it("a NaN gradient under a finite loss stops naming epoch, step and parameter; the last checkpoint stays", async () => {
+    const out = join(tempDir("nan-gradient"), "m");
+    const run = train({
+      data,
+      method: gradientMethod.name,
+      config: { poisonEpoch: 1 },
+      epochs: 3,
+      imageSize: 16,
+      out,
+      quiet: true,
+    });
+    await expect(run).rejects.toBeInstanceOf(TrainingDivergedError);
+    await expect(run).rejects.toThrow(
+      /epoch 2, step 1: gradient of "net\.weight" in step "scale" is not finite .*; the checkpoint after epoch 1 is kept/,
+    );
+    const checkpoint = await readSafetensors(join(out, "checkpoint.safetensors"));
+    expect(JSON.parse(checkpoint.metadata.trainer).completedEpochs).toBe(1);
+    const weight = checkpoint.tensors["model.net.weight"].data[0];
+    expect(Number.isFinite(weight) && weight !== 1).toBe(true);
     expect(existsSync(join(out, "anomalyscope.json"))).toBe(false);
   }, 60_000);
 
