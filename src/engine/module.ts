@@ -11,12 +11,17 @@
 import * as T from "./api.js";
 import { currentGraph, type Graph, type Tensor } from "./ir.js";
 
+/**
+ * A parameter or buffer. Its values are changed only through this class — `value = array` (training
+ * steps swap double buffers, methods replace statistics) or `assign(values)` (loading weights,
+ * resuming, initialising) — never by writing into `value` in place: both bump `version`, which is how a
+ * function with frozen weights knows to recompile (test/engine/guards.test.ts checks the sources).
+ */
 export class Parameter {
   private current: Float32Array;
   /**
-   * Incremented whenever `value` is assigned a new array (training steps swap double buffers), so a
-   * function with frozen weights can tell that they changed — array identity cannot: with two
-   * buffers, an even number of steps brings back the same array.
+   * Incremented by every write, so a function with frozen weights can tell that they changed — array
+   * identity cannot: with two buffers, an even number of steps brings back the same array.
    */
   version = 0;
 
@@ -36,9 +41,17 @@ export class Parameter {
     return this.current;
   }
 
+  /** Use `next` as the value array from now on (no copy). The one place that changes the values. */
   set value(next: Float32Array) {
+    if (next.length !== this.current.length)
+      throw new Error(`parameter value has ${next.length} values, expected ${this.current.length}`);
     this.current = next;
     this.version++;
+  }
+
+  /** Write `values` (copied into a new array; the current array may be a feed that is still read). */
+  assign(values: ArrayLike<number>): void {
+    this.value = Float32Array.from(values);
   }
 
   get size(): number {

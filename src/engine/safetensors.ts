@@ -194,6 +194,6 @@ export async function loadSafetensors(path: string, module: Module): Promise<Rec
   const unexpected = Object.keys(tensors).filter((name) => !expected.has(name));
   if (unexpected.length > 0)
     throw new UserError(`${path}: unexpected tensor "${unexpected[0]}" (not a parameter of this model)`);
-  for (const [name, p] of state) p.value.set(tensors[name].data);
+  for (const [name, p] of state) p.assign(tensors[name].data);
   return metadata;
 }

@@ -454,9 +454,9 @@ export interface FunctionOptions<I extends FunctionInputSpecs> {
    * instead of feeding them at every run, so that ONNX Runtime can fold and fuse them (batch norm
    * into the convolution before it, activations into convolutions). Buffers that the forward updates
    * are still fed. Default: true when every module (and sub-module) is in evaluation mode when the
-   * function is created. A frozen function notices a parameter whose array was replaced (what a
-   * training step does) and recompiles before the next run; after writing into a parameter's array in
-   * place (loading weights with `value.set`), call `refreeze()`.
+   * function is created. A frozen function notices any write into a parameter (every write goes
+   * through `Parameter` and bumps its version: training steps, loading weights, resuming) and
+   * recompiles before the next run.
    */
   frozen?: boolean;
   runtime?: RuntimeOptions;
@@ -468,7 +468,6 @@ interface CompiledShape {
   bound: BoundState;
   cells: StateCell[];
   names: Record<string, string>;
-  /** Frozen parameters and the arrays whose values were embedded. */
   /** Each frozen parameter with the version whose values were embedded. */
   snapshot: ReadonlyArray<readonly [Parameter, number]>;
 }
@@ -497,7 +496,8 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
     const batch = this.batchOf(feeds as Record<string, HostArray>);
     let shape = await this.prepare(batch);
     if (shape.snapshot.some(([p, version]) => p.version !== version)) {
-      await this.refreeze();
+      // Drop every compiled shape, so that each compiles again with the parameters' current values.
+      await this.release();
       shape = await this.prepare(batch);
     }
     const { compiled, bound, cells, names } = shape;
@@ -526,14 +526,6 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
     const entries = [...this.cache.values()];
     this.cache.clear();
     for (const entry of entries) await (await entry).compiled.release();
-  }
-
-  /**
-   * Drop every compiled shape so that the next run compiles again with the parameters' current values
-   * (needed by a frozen function after its parameters were written in place).
-   */
-  async refreeze(): Promise<void> {
-    await this.release();
   }
 
   private batchOf(feeds: Record<string, HostArray>): number {

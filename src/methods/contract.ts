@@ -88,8 +88,9 @@ export interface MethodInstance {
    * Called once after the last epoch, before calibration, with the training split in its stored order,
    * unaugmented, in training-size batches (the last may be partial); the method may stop reading
    * early. For statistics that belong to the model (e.g. SQUID's mean and std of the discriminator
-   * logit): keep them in buffers so they are saved with the model, and replace a buffer's array
-   * (`p.value = ...`) rather than writing into it so compiled inference functions notice the change.
+   * logit): keep them in buffers so they are saved with the model, and change a buffer through
+   * `Parameter` (`p.value = ...` or `p.assign(...)`), never by writing into its array, so compiled
+   * inference functions notice the change.
    */
   finishTraining?(trainImages: AsyncIterable<ImageBatch>): Promise<void>;
   /** Release compiled sessions. */

@@ -614,7 +614,7 @@ function restoreCheckpoint(path: string, tensors: Checkpoint["tensors"], instanc
     const t = tensors[`model.${name}`];
     if (!t || t.data.length !== p.size)
       throw new UserError(`${path}: tensor model.${name} is missing or has the wrong size`);
-    p.value.set(t.data);
+    p.assign(t.data);
   }
   const optimizer: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(tensors))

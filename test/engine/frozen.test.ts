@@ -1,7 +1,7 @@
 /**
  * Frozen inference functions (`FunctionOptions.frozen`): the weights embedded as initializers, batch
  * norm after a ConvTranspose folded into it (fold.ts), give the outputs of the same function with the
- * weights fed; a replaced parameter array recompiles; an in-place write needs `refreeze()`.
+ * weights fed; a replaced parameter array, or values assigned to it, recompile.
  */
 import { describe, expect, it } from "vitest";
 import { compileFunction, compileStep } from "../../src/engine/step.js";
@@ -17,7 +17,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe("frozen inference functions", () => {
-  it("equal the fed function, follow replaced parameters, and refreeze after in-place writes", async () => {
+  it("equal the fed function and follow replaced and assigned parameters", async () => {
     const model = new ConvAutoencoder(new Random(3));
     // Non-trivial running statistics so that the folded batch norms matter.
     for (const [, p] of model.namedBuffers()) p.value = p.value.map((v, i) => v + 0.1 * ((i % 5) - 2) ** 2);
@@ -45,10 +45,8 @@ describe("frozen inference functions", () => {
     expect(await compare()).toBeLessThan(1e-6);
 
     const [, runningMean] = model.namedBuffers().at(-2)!;
-    runningMean.value.set(runningMean.value.map((v) => v + 5));
-    // The untrained network is nearly constant, so a stale batch norm changes the output by ~1e-4.
-    expect(await compare()).toBeGreaterThan(1e-5);
-    await frozen.refreeze();
+    runningMean.assign(runningMean.value.map((v) => v + 5));
+    // The untrained network is nearly constant, so a stale batch norm would change the output by ~1e-4.
     expect(await compare()).toBeLessThan(1e-6);
     await fed.release();
     await frozen.release();

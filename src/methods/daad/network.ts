@@ -184,11 +184,11 @@ export class DaadGenerator extends Module {
   }
 }
 
-/** N(0, 0.02) convolution weights (rank 4) and N(1, 0.02) batch-norm γ (rank-1 "weight"), in place. */
+/** N(0, 0.02) convolution weights (rank 4) and N(1, 0.02) batch-norm γ (rank-1 "weight") of `module`. */
 export function dcganInitialise(rng: Random, module: Module): void {
   for (const [name, p] of module.namedParameters()) {
     if (!name.endsWith("weight")) continue;
-    if (p.shape.length === 4) p.value.set(normal(rng, p.shape, 0.02));
-    else if (p.shape.length === 1) p.value.set(normal(rng, p.shape, 0.02, 1));
+    if (p.shape.length === 4) p.assign(normal(rng, p.shape, 0.02));
+    else if (p.shape.length === 1) p.assign(normal(rng, p.shape, 0.02, 1));
   }
 }

@@ -36,10 +36,10 @@ class Stage extends Module {
   constructor(rng: Random, conv: Conv2d | ConvTranspose2d, normalise: boolean) {
     super();
     this.conv = this.child("conv", conv);
-    conv.weight.value.set(normal(rng, conv.weight.shape, 0.02));
+    conv.weight.assign(normal(rng, conv.weight.shape, 0.02));
     if (normalise) {
       this.norm = this.child("bn", new BatchNorm2d(conv.options.out));
-      this.norm.weight.value.set(normal(rng, this.norm.weight.shape, 0.02, 1));
+      this.norm.weight.assign(normal(rng, this.norm.weight.shape, 0.02, 1));
     }
   }
 

@@ -68,7 +68,7 @@ export class MultiHeadAttention extends Layer {
     this.inProjWeight = this.parameter("in_proj_weight", [3 * d, d], xavierUniform(rng, [3 * d, d]));
     this.inProjBias = this.parameter("in_proj_bias", [3 * d], constantInit([3 * d], 0));
     this.outProj = this.child("out_proj", new Linear(rng, { in: d, out: d }));
-    this.outProj.bias!.value.fill(0);
+    this.outProj.bias!.assign(new Float32Array(this.outProj.bias!.size));
   }
 
   /**
