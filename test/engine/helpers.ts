@@ -23,8 +23,17 @@ export interface Feed {
 
 export type Builder = (...xs: Tensor[]) => Tensor | Tensor[];
 
-/** Ops recorded by the cases run so far in this test file (forward part only for gradient cases). */
+/** Ops recorded by the cases run so far in this test file (every node, gradient graphs included). */
 export const seenOps = new Set<string>();
+
+/**
+ * Ops whose derivative rule was checked, by the cases run so far in this test file: against central
+ * finite differences on the reference executor (`vjpMatches`), and as a gradient graph run on ONNX
+ * Runtime against the reference (`ortGradMatches`). Only the nodes up to the loss count (the ops being
+ * differentiated), never the nodes of the gradient graph itself.
+ */
+export const finiteDifferenceCheckedOps = new Set<string>();
+export const ortGradientCheckedOps = new Set<string>();
 
 const size = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
 
@@ -196,6 +205,7 @@ export function vjpMatches(feeds: readonly Feed[], build: Builder, options: VjpO
     };
   });
   recordOps(graph.nodes.slice(0, forwardNodes));
+  for (const node of graph.nodes.slice(0, forwardNodes)) finiteDifferenceCheckedOps.add(node.op);
   const base = feeds.map((f) => Float64Array.from(f.data));
   const lossAt = (values: Float64Array[]) =>
     evaluateReference(
@@ -244,6 +254,7 @@ export async function ortGradMatches(
     (...xs) => {
       const out = build(...xs);
       const loss = projectedLoss(Array.isArray(out) ? out : [out], 7);
+      for (const node of loss.graph.nodes) ortGradientCheckedOps.add(node.op);
       return [
         loss,
         ...grad(
