@@ -10,9 +10,9 @@
  * `withScope(name, fn)` names the layer that errors and ONNX node names report.
  */
 import { ShapeError } from "./errors.js";
-import type { NDArray } from "./ndarray.js";
+import type { DType, NDArray } from "./ndarray.js";
 
-export type DType = "float32" | "int64" | "bool";
+export type { DType };
 
 /** Attribute values are ONNX's; which numeric attributes are floats is declared by the op's spec. */
 export type AttrValue = number | number[] | string;

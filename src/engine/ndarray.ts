@@ -2,7 +2,9 @@
  * Dense n-d arrays used by the reference executor and for constants: float64 storage whatever the
  * logical dtype (int64 values are exact up to 2^53, bool is 0/1), row-major (C order).
  */
-import type { DType } from "./ir.js";
+
+/** Element types of tensors (logical; see above for their storage here). */
+export type DType = "float32" | "int64" | "bool";
 
 export interface NDArray {
   dtype: DType;

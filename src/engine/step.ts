@@ -25,13 +25,13 @@
  * in evaluation mode (`FunctionOptions.frozen`).
  */
 
-import type { Optimizer } from "../nn/optim.js";
 import * as T from "./api.js";
 import { grad } from "./autodiff/grad.js";
 import { EngineError, NonFiniteError } from "./errors.js";
 import { foldConvTransposeAffine } from "./fold.js";
 import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
+import type { GraphOptimizer } from "./optimizer.js";
 import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./runtime.js";
 
 /**
@@ -71,7 +71,7 @@ export interface StepOptions<I extends InputSpecs> {
   inputs: I;
   /** Traced forward and loss. Runs once, at compile time, in the modules' current train/eval mode. */
   build: (inputs: InputTensors<I>) => StepGraph;
-  optimizer: Optimizer;
+  optimizer: GraphOptimizer;
   /** Parameters the optimiser updates (default: every trainable parameter of `modules`). */
   trainable?: readonly Parameter[];
   runtime?: RuntimeOptions;
@@ -213,7 +213,7 @@ export class TrainingStep<I extends InputSpecs> {
   constructor(
     readonly name: string,
     private readonly compiled: CompiledGraph,
-    private readonly optimizer: Optimizer,
+    private readonly optimizer: GraphOptimizer,
     private readonly bound: BoundState,
     private readonly cells: readonly StateCell[],
     private readonly moments: ReadonlyMap<string, StateCell>,

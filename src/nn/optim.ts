@@ -13,20 +13,9 @@
  */
 import * as T from "../engine/api.js";
 import type { Tensor } from "../engine/ir.js";
+import type { GraphOptimizer, ParameterSlot, SlotUpdate } from "../engine/optimizer.js";
 
-/** One trainable parameter as the optimiser sees it inside the graph. */
-export interface ParameterSlot {
-  value: Tensor;
-  grad: Tensor;
-  /** Optimiser state tensors, in the order of `stateNames`. */
-  state: Tensor[];
-}
-
-/** The updated parameter and optimiser state of one slot. */
-export interface SlotUpdate {
-  value: Tensor;
-  state: Tensor[];
-}
+export type { ParameterSlot, SlotUpdate };
 
 export interface ClipOptions {
   /** Clip the gradients' global L2 norm to this value before the update (PyTorch clip_grad_norm_). */
@@ -46,7 +35,7 @@ export function clipGradNorm(grads: readonly Tensor[], maxNorm: number): Tensor[
   return grads.map((g) => T.mul(g, factor));
 }
 
-export abstract class Optimizer {
+export abstract class Optimizer implements GraphOptimizer {
   /** Names of the per-parameter state tensors (zero-initialised, same shape as the parameter). */
   abstract readonly stateNames: readonly string[];
   /** Names of the scalar graph inputs this optimiser reads. */
