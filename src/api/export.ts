@@ -3,15 +3,14 @@
  * smoothing, the image-score rule, normalisation and thresholds — with input `input` (N×C×H×W float32
  * in [0,1], dynamic N) and anomalib's output names: `pred_score` (normalised score, threshold at 0.5),
  * `pred_label` (bool), `anomaly_map` (normalised map N×1×H×W), `pred_mask` (bool), plus `raw_score`.
- * Images must be resized to the model's input size beforehand (its size is in the model's metadata).
+ * It is the graph `predict` runs (weights frozen, batch norms folded) with a symbolic batch axis, so
+ * the whole batch runs at once. Images must be resized to the model's input size beforehand (its size
+ * is in the model's metadata).
  */
 
-import { exportBatchedOnnx } from "../engine/export.js";
-import * as T from "../engine/index.js";
-import { bind, ModuleGroup, trace } from "../engine/index.js";
 import "../methods/index.js";
 import { loadModel } from "../model/directory.js";
-import { buildScoring } from "../score/graph.js";
+import { Scorer } from "../score/scorer.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
 export interface ExportResult {
@@ -23,23 +22,14 @@ export interface ExportResult {
 export async function exportModel(modelDir: string, outPath: string): Promise<ExportResult> {
   const { manifest, instance, calibration } = await loadModel(modelDir);
   try {
-    const group = new ModuleGroup(instance.modules);
-    group.eval();
-    const frozen = new Map<string, Float32Array>();
-    const { graph, result } = trace(() => {
-      const binding = bind(group);
-      for (const [p, name] of binding.names) frozen.set(name, p.value);
-      const input = T.input("input", [1, manifest.channels, manifest.imageSize, manifest.imageSize]);
-      const out = buildScoring(instance, manifest.scoring, input, calibration);
-      return {
-        pred_score: out.normalizedScore!,
-        pred_label: out.label!,
-        anomaly_map: out.normalizedMap!,
-        pred_mask: out.mask!,
-        raw_score: out.score,
-      };
+    const scorer = new Scorer(instance, manifest.scoring, manifest.imageSize, manifest.channels, calibration);
+    const bytes = scorer.exportOnnx("input", {
+      normalizedScore: "pred_score",
+      label: "pred_label",
+      normalizedMap: "anomaly_map",
+      mask: "pred_mask",
+      score: "raw_score",
     });
-    const bytes = exportBatchedOnnx(graph, result, "input", frozen);
     await writeFileAtomic(outPath, bytes);
     return {
       path: outPath,

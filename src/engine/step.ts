@@ -28,6 +28,7 @@
 import * as T from "./api.js";
 import { grad } from "./autodiff/grad.js";
 import { EngineError, NonFiniteError } from "./errors.js";
+import { exportBatchPolymorphic } from "./export.js";
 import { foldConvTransposeAffine } from "./fold.js";
 import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
@@ -41,6 +42,13 @@ import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./
  */
 const FINITE_OUTPUT = "step.finite";
 const CHECKS_OUTPUT = "step.finite_checks";
+
+/**
+ * Batch sizes at which `exportOnnx` traces a function: the first two give each batch-dependent shape
+ * constant as a linear function of the batch, the third checks it. None is 1, where the tracer may
+ * skip a reshape that other sizes need.
+ */
+const EXPORT_TRACE_BATCHES = [2, 3, 5];
 
 /** A per-step feed: its full shape (for `compileFunction`, the first axis is the batch axis). */
 export interface InputSpec {
@@ -548,6 +556,47 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
   }
 
   private async compile(batch: number): Promise<CompiledShape> {
+    const traced = this.traceShape(batch);
+    const { graph, outputs, frozenValues, bound, cells, names, snapshot } = traced;
+    const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime, frozenValues);
+    return { compiled, bound, cells, names, snapshot };
+  }
+
+  /**
+   * The ONNX model of this function with a symbolic batch axis: the graph that runs for each batch
+   * size (traced, frozen and folded as for a run) with the batch-dependent shape constants computed
+   * from the input's batch size (see export.ts). `inputs` and `outputs` rename the graph's inputs and
+   * choose and rename its outputs (default: every output under its own name). Only for frozen
+   * functions that update no buffers.
+   */
+  exportOnnx(naming: { inputs?: Record<string, string>; outputs?: Record<string, string> } = {}): Uint8Array {
+    if (!this.frozen)
+      throw new EngineError("export needs frozen weights: put the modules in evaluation mode first");
+    const batched = Object.entries(this.options.inputs)
+      .filter(([, spec]) => spec.batched !== false)
+      .map(([name]) => naming.inputs?.[name] ?? name);
+    if (batched.length === 0) throw new EngineError("export needs an input with a batch axis");
+    const traces = EXPORT_TRACE_BATCHES.map((batch) => {
+      const { graph, outputs, frozenValues, cells, names } = this.traceShape(batch);
+      if (cells.length > 0)
+        throw new EngineError(
+          "export: the function updates buffers, which an exported graph cannot feed back",
+        );
+      for (const input of graph.inputs)
+        input.inputName = naming.inputs?.[input.inputName!] ?? input.inputName;
+      const chosen = naming.outputs ?? Object.fromEntries(Object.keys(names).map((name) => [name, name]));
+      const named: Record<string, Tensor> = {};
+      for (const [name, exported] of Object.entries(chosen)) {
+        if (!names[name]) throw new EngineError(`export: the function has no output "${name}"`);
+        named[exported] = outputs[names[name]];
+      }
+      return { graph, outputs: named, batch, frozen: frozenValues };
+    });
+    return exportBatchPolymorphic(traces, batched[0], traces[0].frozen);
+  }
+
+  /** Trace the function for `batch` items; with frozen weights, embed them and fold what they allow. */
+  private traceShape(batch: number) {
     const outputs: Record<string, Tensor> = {};
     const names: Record<string, string> = {};
     let cells: StateCell[] = [];
@@ -577,8 +626,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
       bound = bound.filter(([name]) => !frozenValues.has(name));
       foldConvTransposeAffine(graph, outputs, frozenValues);
     }
-    const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime, frozenValues);
-    return { compiled, bound, cells, names, snapshot };
+    return { graph, outputs, frozenValues, bound, cells, names, snapshot };
   }
 }
 

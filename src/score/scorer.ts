@@ -5,7 +5,7 @@
 
 import { batches, type Sample } from "../data/index.js";
 import type { Tensor } from "../engine/index.js";
-import { type CompiledFunction, compileFunction } from "../engine/step.js";
+import { CompiledFunction, compileFunction } from "../engine/step.js";
 import type { MethodInstance, ScoringDefaults } from "../methods/contract.js";
 import { buildScoring, type Calibration } from "./graph.js";
 
@@ -31,11 +31,16 @@ export class Scorer {
   ) {}
 
   private compile(n: number): Promise<CompiledFunction> {
-    this.compiled ??= compileFunction({
+    this.compiled ??= compileFunction(this.functionOptions(n));
+    return this.compiled;
+  }
+
+  private functionOptions(n: number) {
+    return {
       name: "score",
       modules: Object.values(this.instance.modules),
       inputs: { images: { shape: [n, this.channels, this.imageSize, this.imageSize] } },
-      build: ({ images }) => {
+      build: ({ images }: { images: Tensor }) => {
         const out = buildScoring(this.instance, this.scoring, images, this.calibration);
         const outputs: Record<string, Tensor> = { score: out.score, map: out.map };
         if (out.normalizedScore) outputs.normalizedScore = out.normalizedScore;
@@ -44,8 +49,17 @@ export class Scorer {
         if (out.mask) outputs.mask = out.mask;
         return outputs;
       },
-    });
-    return this.compiled;
+    };
+  }
+
+  /**
+   * The scoring graph that `scoreBatch` runs (frozen weights, the same folds) as ONNX with a symbolic
+   * batch axis; `outputs` chooses and renames outputs (ScoredBatch names without the plural: score,
+   * map, normalizedScore, label, normalizedMap, mask) and `input` names the image input.
+   */
+  exportOnnx(input: string, outputs: Record<string, string>): Uint8Array {
+    for (const module of Object.values(this.instance.modules)) module.eval();
+    return new CompiledFunction(this.functionOptions(1)).exportOnnx({ inputs: { images: input }, outputs });
   }
 
   /** Score N images (N·C·H·W in [0,1]); the modules are put in evaluation mode. */
