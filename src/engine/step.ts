@@ -399,8 +399,10 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
       return { value: values[i], grad: grads[i], state };
     });
     withScope("finiteness", () => {
-      // x·0 is 0 for finite x and NaN for NaN or ±∞, so each sum is 0 exactly when its tensor is finite.
-      const checks = [built.loss, ...grads].map((t) => T.reshape(T.sum(T.mul(t, 0)), [1]));
+      // One read of each gradient: its sum is NaN or ±∞ when an entry is, and s·0 is 0 only for a
+      // finite s. A finite gradient whose sum overflows float32 (|Σg| > 3.4e38) counts as non-finite
+      // too; its square would already be infinite in Adam's second moment.
+      const checks = [built.loss, ...grads].map((t) => T.reshape(T.mul(T.sum(t), 0), [1]));
       const perTensor = T.concat(checks, 0);
       outputs[FINITE_OUTPUT] = T.equal(T.sum(perTensor), 0);
       outputs[CHECKS_OUTPUT] = perTensor;
