@@ -10,10 +10,14 @@
  * all timed steps of each side. Optional extras: `--profile` (ORT profiles of the training steps,
  * time per op type and time outside ORT's kernels), `--session-options` (ORT optimisation levels and
  * spin-waiting on the 128/16 training step, ORT only) and `--frozen` (inference with weights fed at
- * every run vs embedded, ORT only). Writes docs/bench/engine.json and the section of docs/results.md
- * between `<!-- bench:engine:start -->` and `<!-- bench:engine:end -->`.
+ * every run vs embedded, ORT only) and `--export` (inference at batch 16 through the compiled
+ * function, as `predict` runs it, vs its exported ONNX model in a plain session, ORT only). Writes
+ * docs/bench/engine.json and the section of docs/results.md between `<!-- bench:engine:start -->` and
+ * `<!-- bench:engine:end -->`, or only the report to `--json PATH`. `--only none` skips the PyTorch
+ * comparisons (and PyTorch) and runs the ORT-only extras alone.
  *
  * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --session-options --frozen
+ *        --export --json PATH
  *        --wait-quiet MINUTES (first wait, polling every 30 s, until the 1-minute load is below 1.5)
  *        --no-write (print only) --resummarise (re-summarise the last run's kept ORT profiles only).
  */
@@ -70,6 +74,8 @@ function parseArgs(argv: string[]) {
     profile: argv.includes("--profile"),
     sessionOptions: argv.includes("--session-options"),
     frozen: argv.includes("--frozen"),
+    export: argv.includes("--export"),
+    json: argv.includes("--json") ? argv[argv.indexOf("--json") + 1] : undefined,
     write: !argv.includes("--no-write"),
     waitQuiet: get("--wait-quiet", 0),
     resummarise: argv.includes("--resummarise"),
@@ -172,6 +178,7 @@ class Worker {
 interface OrtOptions {
   runtime?: RuntimeOptions;
   frozen?: boolean;
+  exported?: boolean;
   profileDir?: string;
 }
 
@@ -341,6 +348,12 @@ const FROZEN_VARIANTS: ReadonlyArray<{ name: string; options: OrtOptions }> = [
   { name: "frozen (default)", options: { frozen: true } },
 ];
 
+/** Inference through the compiled function (what `predict` runs) vs its exported ONNX file. */
+const EXPORT_VARIANTS: ReadonlyArray<{ name: string; options: OrtOptions }> = [
+  { name: "compiled function (predict)", options: {} },
+  { name: "exported ONNX, plain session", options: { exported: true } },
+];
+
 async function profile(
   root: string,
   c: Configuration,
@@ -363,18 +376,20 @@ async function profile(
 
 // ------------------------------------------------------------------ machine and report
 
-function machineInfo(threads: number) {
+function machineInfo(threads: number, withTorch: boolean) {
   const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown";
   const flags = /flags\s*:\s*(.*)/.exec(cpuinfo)?.[1].split(" ") ?? [];
   const simd = ["avx2", "fma", "avx512f", "avx512_bf16", "amx_tile"].filter((f) => flags.includes(f));
-  const hello = execFileSync(
-    PYTHON,
-    ["-c", "import torch; print(torch.__version__); print(torch.backends.mkldnn.is_available())"],
-    { encoding: "utf8" },
-  )
-    .trim()
-    .split("\n");
+  const hello = withTorch
+    ? execFileSync(
+        PYTHON,
+        ["-c", "import torch; print(torch.__version__); print(torch.backends.mkldnn.is_available())"],
+        { encoding: "utf8" },
+      )
+        .trim()
+        .split("\n")
+    : ["not used", "False"];
   const ortVersion = JSON.parse(
     readFileSync(join(repoRoot(), "node_modules/onnxruntime-node/package.json"), "utf8"),
   ).version as string;
@@ -597,13 +612,15 @@ async function main(): Promise<void> {
   const quietWait = args.waitQuiet > 0 ? await waitForQuiet(args.waitQuiet) : undefined;
   const started = performance.now();
   const root = repoRoot();
-  ensureTorch();
+  const configs = CONFIGURATIONS.filter((c) => !args.only || args.only.includes(c.name));
+  // PyTorch is needed only for the comparisons; `--only none` runs the ORT-only extras alone.
+  const withTorch = configs.length > 0;
+  if (withTorch) ensureTorch();
   const threads = availableParallelism();
-  const machine = machineInfo(threads);
+  const machine = machineInfo(threads, withTorch);
   console.log(
     `bench:engine: ${machine.cpu}, ${threads} threads, ORT ${machine.onnxruntime_node}, PyTorch ${machine.torch}`,
   );
-  const configs = CONFIGURATIONS.filter((c) => !args.only || args.only.includes(c.name));
   const results: ConfigResult[] = [];
   for (const c of configs) {
     console.log(`${c.name}:`);
@@ -624,6 +641,12 @@ async function main(): Promise<void> {
     for (const c of CONFIGURATIONS.filter((x) => x.mode === "infer")) {
       console.log(`frozen weights (${c.name}):`);
       variants.push(...(await compareVariants(root, c, FROZEN_VARIANTS, args)));
+    }
+  }
+  if (args.export) {
+    for (const c of CONFIGURATIONS.filter((x) => x.mode === "infer" && x.batch === 16)) {
+      console.log(`exported graph (${c.name}):`);
+      variants.push(...(await compareVariants(root, c, EXPORT_VARIANTS, args)));
     }
   }
   for (const v of variants) console.log(`  ${v.config}, ${v.variant}: ${fmtMs(v.median_ms)}`);
@@ -658,7 +681,10 @@ async function main(): Promise<void> {
   };
   const section = renderSection(report);
   console.log(`\n${section}`);
-  if (args.write) {
+  if (args.json) {
+    writeFileSync(resolve(root, args.json), `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwrote ${resolve(root, args.json)} (docs/results.md untouched)`);
+  } else if (args.write) {
     mkdirSync(join(root, "docs", "bench"), { recursive: true });
     writeFileSync(join(root, "docs", "bench", "engine.json"), `${JSON.stringify(report, null, 2)}\n`);
     writeResultsSection(root, "engine", section);

@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import ort from "onnxruntime-node";
 import * as T from "../src/engine/api.js";
 import { withScope } from "../src/engine/ir.js";
-import type { RuntimeOptions } from "../src/engine/runtime.js";
+import { defaultRuntimeOptions, type RuntimeOptions } from "../src/engine/runtime.js";
 import {
   type CompiledFunction,
   compileFunction,
@@ -38,6 +38,11 @@ export interface WorkerConfig {
   runtime?: RuntimeOptions;
   /** Inference only: embed the weights (default: the engine's default for eval-mode modules). */
   frozen?: boolean;
+  /**
+   * Inference only: run the function's exported ONNX model (`CompiledFunction.exportOnnx`, batch axis
+   * symbolic) in a plain onnxruntime-node session with the engine's session settings, not the function.
+   */
+  exported?: boolean;
   /** Directory for profiling output (only used by the "profile" command). */
   profileDir?: string;
 }
@@ -63,6 +68,7 @@ class Runner {
   private readonly images: Float32Array;
   private trainStep: TrainingStep<Images> | undefined;
   private inference: CompiledFunction<Images> | undefined;
+  private exported: ort.InferenceSession | undefined;
   private lastValue = 0;
 
   constructor(private readonly config: WorkerConfig) {
@@ -102,6 +108,21 @@ class Runner {
         ...(this.config.frozen !== undefined ? { frozen: this.config.frozen } : {}),
         runtime,
       });
+      if (this.config.exported) {
+        const bytes = this.inference.exportOnnx();
+        await this.inference.release();
+        this.inference = undefined;
+        const settings = { ...defaultRuntimeOptions, ...runtime };
+        this.exported = await ort.InferenceSession.create(bytes, {
+          intraOpNumThreads: settings.threads,
+          interOpNumThreads: 1,
+          executionMode: "sequential",
+          graphOptimizationLevel: settings.optimizationLevel,
+          enableCpuMemArena: settings.memoryArena,
+          enableMemPattern: settings.memoryPattern,
+          extra: { session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" } },
+        });
+      }
     }
   }
 
@@ -111,6 +132,10 @@ class Runner {
     const start = performance.now();
     if (this.trainStep) {
       this.lastValue = (await this.trainStep.run({ images: this.images })).loss;
+    } else if (this.exported) {
+      const { size, batch } = this.config;
+      const images = new ort.Tensor("float32", this.images, [batch, 1, size, size]);
+      this.lastValue = ((await this.exported.run({ images })).y.data as Float32Array)[0];
     } else {
       const out = await this.inference!.run({ images: this.images });
       this.lastValue = (out.y as Float32Array)[0];
@@ -131,8 +156,10 @@ class Runner {
   async close(): Promise<void> {
     await this.trainStep?.release();
     await this.inference?.release();
+    await this.exported?.release();
     this.trainStep = undefined;
     this.inference = undefined;
+    this.exported = undefined;
   }
 }
 
