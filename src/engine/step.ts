@@ -558,8 +558,7 @@ export class CompiledFunction<I extends FunctionInputSpecs = FunctionInputSpecs>
   }
 
   private async compile(batch: number): Promise<CompiledShape> {
-    const traced = this.traceShape(batch);
-    const { graph, outputs, frozenValues, bound, cells, names, snapshot } = traced;
+    const { graph, outputs, frozenValues, bound, cells, names, snapshot } = this.traceShape(batch);
     const compiled = await CompiledGraph.create(graph, outputs, this.options.runtime, frozenValues);
     return { compiled, bound, cells, names, snapshot };
   }
