@@ -179,6 +179,7 @@ interface OrtOptions {
   runtime?: RuntimeOptions;
   frozen?: boolean;
   exported?: boolean;
+  fixBatchAxis?: boolean;
   profileDir?: string;
 }
 
@@ -352,6 +353,7 @@ const FROZEN_VARIANTS: ReadonlyArray<{ name: string; options: OrtOptions }> = [
 const EXPORT_VARIANTS: ReadonlyArray<{ name: string; options: OrtOptions }> = [
   { name: "compiled function (predict)", options: {} },
   { name: "exported ONNX, plain session", options: { exported: true } },
+  { name: "exported ONNX, N fixed to the batch", options: { exported: true, fixBatchAxis: true } },
 ];
 
 async function profile(

@@ -43,6 +43,8 @@ export interface WorkerConfig {
    * symbolic) in a plain onnxruntime-node session with the engine's session settings, not the function.
    */
   exported?: boolean;
+  /** With `exported`: fix the symbolic batch axis "N" to the batch size (ORT `freeDimensionOverrides`). */
+  fixBatchAxis?: boolean;
   /** Directory for profiling output (only used by the "profile" command). */
   profileDir?: string;
 }
@@ -121,6 +123,7 @@ class Runner {
           enableCpuMemArena: settings.memoryArena,
           enableMemPattern: settings.memoryPattern,
           extra: { session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" } },
+          ...(this.config.fixBatchAxis ? { freeDimensionOverrides: { N: batch } } : {}),
         });
       }
     }
