@@ -1,0 +1,91 @@
+/**
+ * Greedy k-center coreset selection on host arrays (PatchCore, Roth et al. CVPR 2022, §3.2, Alg. 1;
+ * anomalib `KCenterGreedy`): start from one point, then repeatedly add the point farthest (Euclidean)
+ * from the points chosen so far, keeping each point's distance to its nearest chosen point up to date
+ * (one pass over the points per selection). The selection order is itself useful: any prefix of it is
+ * the greedy coreset of that size (used to subsample each image before the global coreset).
+ *
+ * Speed-up of the paper (§3.2, "random linear projections ψ: R^d → R^d*"): the distances are computed
+ * on a seeded Gaussian random projection of the points to `projectionDim` dimensions (the official
+ * code projects to 128 dimensions; anomalib uses a sparse random projection). With no projection, the
+ * selection is the exact k-center greedy. Choices [ours]: a dense Gaussian projection with entries
+ * N(0, 1/d*); the first point drawn uniformly from the seeded generator (anomalib draws it with
+ * `torch.randint`); ties go to the lowest index.
+ *
+ * Points are row-major: `count` rows of `dim` float32 values.
+ */
+import type { Random } from "../util/random.js";
+
+export interface CoresetOptions {
+  /** Generator for the first point and the projection. */
+  random: Random;
+  /** Dimension of the random projection; null (or ≥ dim) computes distances on the points themselves. */
+  projectionDim: number | null;
+}
+
+/** The rows projected by a seeded Gaussian matrix dim×target (entries N(0, 1/target)). */
+export function randomProjection(
+  points: Float32Array,
+  count: number,
+  dim: number,
+  target: number,
+  random: Random,
+): Float32Array {
+  const scale = 1 / Math.sqrt(target);
+  const matrix = new Float32Array(dim * target);
+  for (let i = 0; i < matrix.length; i++) matrix[i] = random.normal() * scale;
+  const out = new Float32Array(count * target);
+  const row = new Float64Array(target);
+  for (let i = 0; i < count; i++) {
+    row.fill(0);
+    for (let k = 0; k < dim; k++) {
+      const v = points[i * dim + k];
+      if (v === 0) continue;
+      const m = k * target;
+      for (let j = 0; j < target; j++) row[j] += v * matrix[m + j];
+    }
+    out.set(row, i * target);
+  }
+  return out;
+}
+
+/**
+ * Indices of `size` rows chosen by greedy k-center selection, in selection order (size ≤ count).
+ */
+export function kCenterGreedy(
+  points: Float32Array,
+  count: number,
+  dim: number,
+  size: number,
+  options: CoresetOptions,
+): Int32Array {
+  if (size > count) throw new Error(`kCenterGreedy: asked for ${size} of ${count} points`);
+  const selected = new Int32Array(size);
+  if (size === 0) return selected;
+  const projected = options.projectionDim !== null && options.projectionDim < dim;
+  const space = projected
+    ? randomProjection(points, count, dim, options.projectionDim!, options.random)
+    : points;
+  const d = projected ? options.projectionDim! : dim;
+  const nearest = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
+  let next = options.random.int(count);
+  for (let s = 0; s < size; s++) {
+    selected[s] = next;
+    const c = next * d;
+    let farthest = -1;
+    for (let i = 0; i < count; i++) {
+      let sum = 0;
+      const o = i * d;
+      for (let k = 0; k < d; k++) {
+        const diff = space[o + k] - space[c + k];
+        sum += diff * diff;
+      }
+      if (sum < nearest[i]) nearest[i] = sum;
+      if (nearest[i] > farthest) {
+        farthest = nearest[i];
+        next = i;
+      }
+    }
+  }
+  return selected;
+}
