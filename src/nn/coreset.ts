@@ -10,7 +10,8 @@
  * code projects to 128 dimensions; anomalib uses a sparse random projection). With no projection, the
  * selection is the exact k-center greedy. Choices [ours]: a dense Gaussian projection with entries
  * N(0, 1/d*); the first point drawn uniformly from the seeded generator (anomalib draws it with
- * `torch.randint`); ties go to the lowest index.
+ * `torch.randint`); ties go to the lowest index; the selection stops early once every point coincides
+ * with a chosen one (duplicate rows, e.g. flat image background), instead of repeating rows.
  *
  * Points are row-major: `count` rows of `dim` float32 values.
  */
@@ -50,7 +51,8 @@ export function randomProjection(
 }
 
 /**
- * Indices of `size` rows chosen by greedy k-center selection, in selection order (size ≤ count).
+ * Indices of `size` rows chosen by greedy k-center selection, in selection order (size ≤ count);
+ * fewer when every row already coincides with a chosen one (the cloud has fewer distinct rows).
  */
 export function kCenterGreedy(
   points: Float32Array,
@@ -86,6 +88,8 @@ export function kCenterGreedy(
         next = i;
       }
     }
+    // Every point coincides with a chosen one (duplicate rows): more centres would repeat them.
+    if (farthest === 0) return selected.slice(0, s + 1);
   }
   return selected;
 }

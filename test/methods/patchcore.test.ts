@@ -100,6 +100,18 @@ describe("greedy k-center coreset", () => {
   });
 });
 
+describe("greedy k-center coreset on duplicate rows", () => {
+  it("stops once every row coincides with a chosen one instead of repeating rows", () => {
+    const dim = 3;
+    const distinct = [0, 0, 0, 1, 2, 3, 5, 5, 5];
+    const points = new Float32Array(12 * dim);
+    for (let i = 0; i < 12; i++) points.set(distinct.slice((i % 3) * dim, ((i % 3) + 1) * dim), i * dim);
+    const chosen = kCenterGreedy(points, 12, dim, 6, { random: new Random(1), projectionDim: null });
+    expect(chosen).toHaveLength(3);
+    expect(new Set([...chosen].map((i) => i % 3)).size).toBe(3);
+  });
+});
+
 describe("nearest-neighbour graph", () => {
   it("equals a brute-force float64 search (distance and index) with the bank in uneven chunks", async () => {
     const [q, m, d] = [37, 53, 6];

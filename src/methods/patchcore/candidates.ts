@@ -56,9 +56,13 @@ export class PatchCandidates {
     if (keep === count) return rows;
     if (count < this.patchesPerImage) return rows.slice(0, keep * this.dim);
     const order = kCenterGreedy(rows, count, this.dim, keep, { random, projectionDim: this.projectionDim });
+    // An image with fewer distinct rows than `keep` repeats its last chosen row (harmless for the
+    // bank: the global coreset never picks a duplicate twice).
     const out = new Float32Array(keep * this.dim);
-    for (let j = 0; j < keep; j++)
-      out.set(rows.subarray(order[j] * this.dim, (order[j] + 1) * this.dim), j * this.dim);
+    for (let j = 0; j < keep; j++) {
+      const row = order[Math.min(j, order.length - 1)];
+      out.set(rows.subarray(row * this.dim, (row + 1) * this.dim), j * this.dim);
+    }
     return out;
   }
 

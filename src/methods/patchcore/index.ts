@@ -107,8 +107,8 @@ function createPatchCore(config: PatchCoreConfig, context: MethodContext): Metho
           random: coresetRandom,
           projectionDim: config.projectionDim,
         });
-        features = new Float32Array(size * width);
-        for (let j = 0; j < size; j++)
+        features = new Float32Array(chosen.length * width);
+        for (let j = 0; j < chosen.length; j++)
           features.set(rows.subarray(chosen[j] * width, (chosen[j] + 1) * width), j * width);
       }
       bank.set(features);
@@ -116,7 +116,7 @@ function createPatchCore(config: PatchCoreConfig, context: MethodContext): Metho
         images: candidates.images,
         rows_per_image: candidates.rowsPerImage,
         candidates: count,
-        bank_size: size,
+        bank_size: features.length / width,
         extract_seconds: extractSeconds,
         coreset_seconds: (performance.now() - started) / 1000,
       };
