@@ -71,20 +71,37 @@ export function kCenterGreedy(
   const d = projected ? options.projectionDim! : dim;
   const nearest = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
   let next = options.random.int(count);
+  const whole = d - (d % 4);
   for (let s = 0; s < size; s++) {
     selected[s] = next;
-    const c = next * d;
+    const centre = space.slice(next * d, (next + 1) * d);
     let farthest = -1;
     for (let i = 0; i < count; i++) {
-      let sum = 0;
+      // Four partial sums: about twice as fast in V8 as one running sum.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
       const o = i * d;
-      for (let k = 0; k < d; k++) {
-        const diff = space[o + k] - space[c + k];
-        sum += diff * diff;
+      for (let k = 0; k < whole; k += 4) {
+        const d0 = space[o + k] - centre[k];
+        const d1 = space[o + k + 1] - centre[k + 1];
+        const d2 = space[o + k + 2] - centre[k + 2];
+        const d3 = space[o + k + 3] - centre[k + 3];
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
       }
-      if (sum < nearest[i]) nearest[i] = sum;
-      if (nearest[i] > farthest) {
-        farthest = nearest[i];
+      for (let k = whole; k < d; k++) s0 += (space[o + k] - centre[k]) ** 2;
+      const sum = s0 + s1 + s2 + s3;
+      let m = nearest[i];
+      if (sum < m) {
+        m = sum;
+        nearest[i] = sum;
+      }
+      if (m > farthest) {
+        farthest = m;
         next = i;
       }
     }
