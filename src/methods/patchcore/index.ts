@@ -25,8 +25,11 @@
  * 256 px by default (Multi-AD's; anomalib resizes to 256 and crops 224, we do not crop); the training
  * pass is the trainer's epoch, so it sees the shuffled training split in full batches (the last
  * partial batch is dropped as for every method; the default batch size 1 keeps every image); the
- * coreset size is ⌊ratio·rows⌋ (at least one row); the coreset's generator comes from the run seed,
- * so seeds differ in the projection and the first centre; a bank row chunk of 2048 rows.
+ * coreset size is ⌊ratio·rows⌋ (at least one row), fewer when the rows have fewer distinct values
+ * (the greedy selection stops instead of repeating rows); the coreset's generator comes from the run
+ * seed, so seeds differ in the projection and the first centre; at most 131 072 rows (302 MB at
+ * D = 576) are held while streaming — every image is kept whole up to that (128 px: 256 rows per
+ * image, 512 images); a bank row chunk of 2048 rows.
  */
 import type { Tensor } from "../../engine/index.js";
 import { type CompiledFunction, compileFunction } from "../../engine/index.js";
