@@ -9,8 +9,8 @@
  * and feed them back on the next step.
  *
  * A resizable buffer (`resizableBuffer`) is state whose size is only known after fitting (a memory
- * bank of patch features, PatchCore): `resize` replaces its shape and values; loading weights or a
- * checkpoint takes the stored shape. Compiled functions see the new shape because a replaced value
+ * bank of patch features, PatchCore): `resize` replaces its leading axis and its values; loading
+ * weights or a checkpoint takes the stored leading axis. Compiled functions see the new shape because a replaced value
  * makes them trace again.
  */
 import * as T from "./api.js";
@@ -31,7 +31,7 @@ export class Parameter {
     value: Float32Array,
     /** Trainable parameters get gradients and optimiser state; buffers (state) do not. */
     readonly trainable: boolean,
-    /** Whether `resize` may change the shape (a buffer only). */
+    /** Whether `resize` may change the leading axis (a buffer only). */
     readonly resizable = false,
   ) {
     if (resizable && trainable) throw new Error("only a buffer can be resizable");
@@ -44,9 +44,15 @@ export class Parameter {
     return this.currentShape;
   }
 
-  /** Replace the shape and the values of a resizable buffer. */
+  /** Whether `shape` differs from this parameter's only in the leading axis (what `resize` may change). */
+  resizableTo(shape: readonly number[]): boolean {
+    return this.resizable && shape.slice(1).join() === this.currentShape.slice(1).join();
+  }
+
+  /** Replace the leading axis and the values of a resizable buffer. */
   resize(shape: readonly number[], value: Float32Array): void {
-    if (!this.resizable) throw new Error("resize() is for resizable buffers");
+    if (!this.resizableTo(shape))
+      throw new Error(`cannot resize [${this.currentShape.join(", ")}] to [${shape.join(", ")}]`);
     checkSize(shape, value);
     this.currentShape = [...shape];
     this.value = value;

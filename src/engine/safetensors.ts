@@ -176,7 +176,7 @@ export async function saveSafetensors(
 
 /**
  * Load every parameter and buffer of `module` from `path`. The file must hold exactly the module's
- * tensors with the same shapes (a resizable buffer takes the stored shape); nothing is changed unless
+ * tensors with the same shapes (a resizable buffer takes the stored leading axis); nothing is changed unless
  * all of them match. Returns the metadata.
  */
 export async function loadSafetensors(path: string, module: Module): Promise<Record<string, string>> {
@@ -185,7 +185,7 @@ export async function loadSafetensors(path: string, module: Module): Promise<Rec
   for (const [name, p] of state) {
     const stored = tensors[name];
     if (!stored) throw new UserError(`${path}: tensor "${name}" is missing`);
-    if (stored.shape.join() !== p.shape.join() && !p.resizable) {
+    if (stored.shape.join() !== p.shape.join() && !p.resizableTo(stored.shape)) {
       throw new UserError(
         `${path}: tensor "${name}" has shape [${stored.shape.join(", ")}], the model expects [${p.shape.join(", ")}]`,
       );

@@ -612,7 +612,7 @@ async function readCheckpoint(
 function restoreCheckpoint(path: string, tensors: Checkpoint["tensors"], instance: MethodInstance): void {
   for (const [name, p] of new ModuleGroup(instance.modules).namedState()) {
     const t = tensors[`model.${name}`];
-    if (t && p.resizable) p.resize(t.shape, t.data);
+    if (t && p.resizableTo(t.shape)) p.resize(t.shape, t.data);
     else if (!t || t.data.length !== p.size)
       throw new UserError(`${path}: tensor model.${name} is missing or has the wrong size`);
     else p.value.set(t.data);
