@@ -7,6 +7,11 @@
  * bound tensor. Non-parameter state (batch-norm running statistics, memory queues) is updated by
  * `this.update(buffer, next)`; the binding collects those updates so a training step can output them
  * and feed them back on the next step.
+ *
+ * A resizable buffer (`resizableBuffer`) is state whose size is only known after fitting (a memory
+ * bank of patch features, PatchCore): `resize` replaces its leading axis and its values; loading
+ * weights or a checkpoint takes the stored leading axis. Compiled functions see the new shape because a replaced value
+ * makes them trace again.
  */
 import * as T from "./api.js";
 import { currentGraph, type Graph, type Tensor } from "./ir.js";
@@ -19,6 +24,7 @@ import { currentGraph, type Graph, type Tensor } from "./ir.js";
  */
 export class Parameter {
   private current: Float32Array;
+  private currentShape: readonly number[];
   /**
    * Incremented by every write, so a function with frozen weights can tell that they changed — array
    * identity cannot: with two buffers, an even number of steps brings back the same array.
@@ -26,15 +32,36 @@ export class Parameter {
   version = 0;
 
   constructor(
-    readonly shape: readonly number[],
+    shape: readonly number[],
     value: Float32Array,
     /** Trainable parameters get gradients and optimiser state; buffers (state) do not. */
     readonly trainable: boolean,
+    /** Whether `resize` may change the leading axis (a buffer only). */
+    readonly resizable = false,
   ) {
-    const size = shape.reduce((a, d) => a * d, 1);
-    if (value.length !== size)
-      throw new Error(`parameter value has ${value.length} values for shape [${shape.join(", ")}]`);
+    if (resizable && trainable) throw new Error("only a buffer can be resizable");
+    checkSize(shape, value);
+    this.currentShape = shape;
     this.current = value;
+  }
+
+  get shape(): readonly number[] {
+    return this.currentShape;
+  }
+
+  /** Whether `shape` differs from this parameter's only in the leading axis (what `resize` may change). */
+  resizableTo(shape: readonly number[]): boolean {
+    return this.resizable && shape.slice(1).join() === this.currentShape.slice(1).join();
+  }
+
+  /** Replace the leading axis and the values of a resizable buffer. */
+  resize(shape: readonly number[], value: Float32Array): void {
+    if (!this.resizableTo(shape))
+      throw new Error(`cannot resize [${this.currentShape.join(", ")}] to [${shape.join(", ")}]`);
+    checkSize(shape, value);
+    this.currentShape = [...shape];
+    this.current = value;
+    this.version++;
   }
 
   get value(): Float32Array {
@@ -57,6 +84,12 @@ export class Parameter {
   get size(): number {
     return this.current.length;
   }
+}
+
+function checkSize(shape: readonly number[], value: Float32Array): void {
+  const size = shape.reduce((a, d) => a * d, 1);
+  if (value.length !== size)
+    throw new Error(`parameter value has ${value.length} values for shape [${shape.join(", ")}]`);
 }
 
 export class Binding {
@@ -83,6 +116,11 @@ export class Module {
   /** Register non-trainable state (running statistics, queues, counters). */
   protected buffer(name: string, shape: readonly number[], value: Float32Array): Parameter {
     return this.register(name, new Parameter(shape, value, false));
+  }
+
+  /** Register a buffer whose shape is set when the module is fitted or loaded (`Parameter.resize`). */
+  protected resizableBuffer(name: string, shape: readonly number[], value: Float32Array): Parameter {
+    return this.register(name, new Parameter(shape, value, false, true));
   }
 
   private register(name: string, p: Parameter): Parameter {

@@ -176,7 +176,8 @@ export async function saveSafetensors(
 
 /**
  * Load every parameter and buffer of `module` from `path`. The file must hold exactly the module's
- * tensors with the same shapes; nothing is changed unless all of them match. Returns the metadata.
+ * tensors with the same shapes (a resizable buffer takes the stored leading axis); nothing is changed unless
+ * all of them match. Returns the metadata.
  */
 export async function loadSafetensors(path: string, module: Module): Promise<Record<string, string>> {
   const { tensors, metadata } = await readSafetensors(path);
@@ -184,7 +185,7 @@ export async function loadSafetensors(path: string, module: Module): Promise<Rec
   for (const [name, p] of state) {
     const stored = tensors[name];
     if (!stored) throw new UserError(`${path}: tensor "${name}" is missing`);
-    if (stored.shape.join() !== p.shape.join()) {
+    if (stored.shape.join() !== p.shape.join() && !p.resizableTo(stored.shape)) {
       throw new UserError(
         `${path}: tensor "${name}" has shape [${stored.shape.join(", ")}], the model expects [${p.shape.join(", ")}]`,
       );
@@ -194,6 +195,10 @@ export async function loadSafetensors(path: string, module: Module): Promise<Rec
   const unexpected = Object.keys(tensors).filter((name) => !expected.has(name));
   if (unexpected.length > 0)
     throw new UserError(`${path}: unexpected tensor "${unexpected[0]}" (not a parameter of this model)`);
-  for (const [name, p] of state) p.assign(tensors[name].data);
+  for (const [name, p] of state) {
+    const stored = tensors[name];
+    if (stored.shape.join() === p.shape.join()) p.assign(stored.data);
+    else p.resize(stored.shape, stored.data);
+  }
   return metadata;
 }

@@ -7,6 +7,10 @@
  * weights. The instance trains on one batch at a time (it may run several optimiser steps, e.g. a
  * discriminator and a generator step) and builds its inference graph with the engine's tensor API,
  * so the same graph is scored in Node, exported to ONNX and run in the browser.
+ *
+ * A method fitted without gradients in one pass (PatchCore's memory bank) uses the same hooks:
+ * `trainBatch` collects what it needs from each batch, `endEpoch` turns it into the model's state
+ * before the epoch is validated, and `maxEpochs: 1` makes the trainer refuse more than one pass.
  */
 import type { z } from "zod";
 import type { Module, Tensor } from "../engine/index.js";
@@ -85,6 +89,12 @@ export interface MethodInstance {
   /** Learning-rate schedule hook, called at the start of every epoch. */
   startEpoch?(epoch: number, epochs: number): void;
   /**
+   * Called after the last batch of every epoch (not after an interrupted one), before validation: a
+   * method fitted in one pass builds its state from what `trainBatch` collected. The figures it
+   * returns (e.g. the size of a memory bank, seconds spent) join the epoch's losses in the history.
+   */
+  endEpoch?(epoch: number, epochs: number): Promise<LossReport>;
+  /**
    * Called once after the last epoch, before calibration, with the training split in its stored order,
    * unaugmented, in training-size batches (the last may be partial); the method may stop reading
    * early. For statistics that belong to the model (e.g. SQUID's mean and std of the discriminator
@@ -109,6 +119,8 @@ export interface MethodDefinition<Config extends object = object> {
   checkImageSize(config: Config, size: number): string | undefined;
   /** Default epochs, batch size and image size (a CLI flag overrides them). */
   defaults: { epochs: number; batchSize: number; imageSize: number };
+  /** The most epochs the method can use, with the reason (e.g. fitted in one pass); default no limit. */
+  maxEpochs?: { epochs: number; reason: string };
   scoring(config: Config): ScoringDefaults;
   /** Augmentation used in training (default none). */
   augmentation?(config: Config): Partial<Augmentation>;

@@ -1,5 +1,6 @@
 /**
- * The trainer: streams the training split through a method's `trainBatch`, validates every epoch,
+ * The trainer: streams the training split through a method's `trainBatch` (then its `endEpoch`,
+ * when it has one), refuses more epochs than the method's `maxEpochs`, validates every epoch,
  * checkpoints atomically, resumes, lets the method finish (`finishTraining`, e.g. statistics over the
  * training images), and finally calibrates thresholds on validation data and writes the model
  * directory. It never looks at the test split and never special-cases a method. Which epoch becomes the
@@ -221,6 +222,10 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
     options.config ? `--config ${options.config}` : "config",
   );
   const epochs = positiveInt("--epochs", options.epochs, method.defaults.epochs);
+  if (method.maxEpochs && epochs > method.maxEpochs.epochs)
+    throw new OptionError(
+      `--epochs ${epochs}: ${method.name} ${method.maxEpochs.reason}; use --epochs ${method.maxEpochs.epochs}`,
+    );
   const requestedBatchSize = positiveInt("--batch-size", options.batchSize, method.defaults.batchSize);
   const imageSize = positiveInt("--image-size", options.imageSize, method.defaults.imageSize);
   const seed = checkSeed(options.seed);
@@ -349,6 +354,7 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
         isInterrupted: () => interrupted !== undefined,
       });
       if (interrupted) break;
+      Object.assign(losses, await instance.endEpoch?.(epoch, epochs));
       const validation = await validate(scorer, dataset.validation, batchSize);
       if (validation.nonFinite > 0)
         throw new TrainingDivergedError(
@@ -612,9 +618,10 @@ async function readCheckpoint(
 function restoreCheckpoint(path: string, tensors: Checkpoint["tensors"], instance: MethodInstance): void {
   for (const [name, p] of new ModuleGroup(instance.modules).namedState()) {
     const t = tensors[`model.${name}`];
-    if (!t || t.data.length !== p.size)
+    if (t && p.resizableTo(t.shape)) p.resize(t.shape, t.data);
+    else if (!t || t.data.length !== p.size)
       throw new UserError(`${path}: tensor model.${name} is missing or has the wrong size`);
-    p.assign(t.data);
+    else p.assign(t.data);
   }
   const optimizer: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(tensors))
