@@ -20,6 +20,9 @@
  * docs/experiments/curves/<name>-at<S>s.json with all test metrics.
  *
  *   npx tsx scripts/epoch-curve.ts --name lgg-mamanet-s0 --data ../shared/data/medical/lgg_brain_mri --at-seconds 366
+ *
+ * `--epoch N` likewise scores the checkpoint after epoch N only (…/<name>-epoch<N>.json): the run at the
+ * epochs of a shorter ablation run.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,11 +32,21 @@ import "../src/methods/index.js";
 import { evaluate } from "../src/score/evaluate.js";
 
 const { values } = parseArgs({
-  options: { name: { type: "string" }, data: { type: "string" }, "at-seconds": { type: "string" } },
+  options: {
+    name: { type: "string" },
+    data: { type: "string" },
+    "at-seconds": { type: "string" },
+    epoch: { type: "string" },
+  },
 });
 if (!values.name || !values.data) throw new Error("--name and --data are required");
 const budget = values["at-seconds"] === undefined ? undefined : Number(values["at-seconds"]);
 if (budget !== undefined && !(budget > 0)) throw new Error("--at-seconds must be a positive number");
+const onlyEpoch = values.epoch === undefined ? undefined : Number(values.epoch);
+if (onlyEpoch !== undefined && !Number.isInteger(onlyEpoch)) throw new Error("--epoch must be an integer");
+if (budget !== undefined && onlyEpoch !== undefined)
+  throw new Error("--at-seconds and --epoch exclude each other");
+const single = budget !== undefined || onlyEpoch !== undefined;
 const run = join("runs", values.name);
 const checkpoints: Array<{ file: string; epoch: number; seconds: number }> = [];
 for (const file of readdirSync(join(run, "epochs")).filter((f) => f.endsWith(".safetensors"))) {
@@ -71,7 +84,7 @@ for (const { file, epoch, seconds } of chosen) {
     trainSeconds: seconds,
     image_auroc: metrics.image_auroc,
     losses: trainer.history.at(-1)?.losses,
-    ...(budget === undefined ? {} : { metrics }),
+    ...(single ? { metrics } : {}),
   });
   process.stdout.write(`${values.name} epoch ${epoch}: image AUROC ${metrics.image_auroc?.toFixed(4)}\n`);
 }
@@ -83,7 +96,11 @@ const reported =
     : "the run's reported model is its last epoch";
 mkdirSync(join("docs/experiments", "curves"), { recursive: true });
 writeFileSync(
-  join("docs/experiments", "curves", `${values.name}${budget === undefined ? "" : `-at${budget}s`}.json`),
+  join(
+    "docs/experiments",
+    "curves",
+    `${values.name}${budget !== undefined ? `-at${budget}s` : onlyEpoch !== undefined ? `-epoch${onlyEpoch}` : ""}.json`,
+  ),
   `${JSON.stringify(
     {
       name: values.name,
@@ -91,9 +108,11 @@ writeFileSync(
       date: new Date().toISOString(),
       data: values.data,
       note:
-        budget === undefined
-          ? `test AUROC of each epoch checkpoint of the run, for analysis only (never used to choose); ${reported}`
-          : `the run's model at a wall-clock budget of ${budget} s: the last epoch whose cumulative training time is at most that, chosen by time alone`,
+        budget !== undefined
+          ? `the run's model at a wall-clock budget of ${budget} s: the last epoch whose cumulative training time is at most that, chosen by time alone`
+          : onlyEpoch !== undefined
+            ? `the run's model after epoch ${onlyEpoch} (fixed in advance, to compare with runs of that many epochs)`
+            : `test AUROC of each epoch checkpoint of the run, for analysis only (never used to choose); ${reported}`,
       curve,
     },
     null,
