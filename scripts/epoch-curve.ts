@@ -12,6 +12,17 @@
  * untrained defaults (0, 1), which leaves the image AUROC unchanged (the score is monotone in d).
  *
  *   npx tsx scripts/epoch-curve.ts --name zhanglab-squid-s2 --data ../shared/data/medical/chest_xray_zhanglab
+ *
+ * `--at-seconds S` scores one checkpoint only: the last epoch whose cumulative training wall time (the
+ * sum of the trainer's per-epoch seconds, validation passes included) is at most S. That is the model
+ * the run would have had with another method's wall-clock budget — the "same wall-clock budget"
+ * comparison of docs/results.md, decided by time alone, never by a test score. It goes to
+ * docs/experiments/curves/<name>-at<S>s.json with all test metrics.
+ *
+ *   npx tsx scripts/epoch-curve.ts --name lgg-mamanet-s0 --data ../shared/data/medical/lgg_brain_mri --at-seconds 366
+ *
+ * `--epoch N` likewise scores the checkpoint after epoch N only (…/<name>-epoch<N>.json): the run at the
+ * epochs of a shorter ablation run.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,15 +31,44 @@ import { readSafetensors, writeSafetensors } from "../src/engine/index.js";
 import "../src/methods/index.js";
 import { evaluate } from "../src/score/evaluate.js";
 
-const { values } = parseArgs({ options: { name: { type: "string" }, data: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    name: { type: "string" },
+    data: { type: "string" },
+    "at-seconds": { type: "string" },
+    epoch: { type: "string" },
+  },
+});
 if (!values.name || !values.data) throw new Error("--name and --data are required");
+const budget = values["at-seconds"] === undefined ? undefined : Number(values["at-seconds"]);
+if (budget !== undefined && !(budget > 0)) throw new Error("--at-seconds must be a positive number");
+const onlyEpoch = values.epoch === undefined ? undefined : Number(values.epoch);
+if (onlyEpoch !== undefined && !Number.isInteger(onlyEpoch)) throw new Error("--epoch must be an integer");
+if (budget !== undefined && onlyEpoch !== undefined)
+  throw new Error("--at-seconds and --epoch exclude each other");
+const single = budget !== undefined || onlyEpoch !== undefined;
 const run = join("runs", values.name);
-const snapshots = readdirSync(join(run, "epochs")).filter((f) => f.endsWith(".safetensors"));
-const curve: Array<{ epoch: number; image_auroc: number | null; losses: unknown }> = [];
-for (const file of snapshots) {
+const checkpoints: Array<{ file: string; epoch: number; seconds: number }> = [];
+for (const file of readdirSync(join(run, "epochs")).filter((f) => f.endsWith(".safetensors"))) {
+  const { metadata } = await readSafetensors(join(run, "epochs", file));
+  const trainer = JSON.parse(metadata.trainer);
+  const history = trainer.history as Array<{ seconds: number }>;
+  const seconds = history.reduce((sum, record) => sum + record.seconds, 0);
+  checkpoints.push({ file, epoch: trainer.completedEpochs as number, seconds });
+}
+checkpoints.sort((a, b) => a.epoch - b.epoch);
+const chosen = budget === undefined ? checkpoints : checkpoints.filter((c) => c.seconds <= budget).slice(-1);
+if (chosen.length === 0) throw new Error(`no epoch of ${values.name} finished within ${budget} s`);
+const curve: Array<{
+  epoch: number;
+  trainSeconds: number;
+  image_auroc: number | null;
+  losses: unknown;
+  metrics?: unknown;
+}> = [];
+for (const { file, epoch, seconds } of chosen) {
   const { tensors, metadata } = await readSafetensors(join(run, "epochs", file));
   const trainer = JSON.parse(metadata.trainer);
-  const epoch = trainer.completedEpochs as number;
   const model = join(run, "epoch-models", `epoch-${epoch}`);
   mkdirSync(model, { recursive: true });
   cpSync(join(run, "model", "anomalyscope.json"), join(model, "anomalyscope.json"));
@@ -39,7 +79,13 @@ for (const file of snapshots) {
   );
   await writeSafetensors(join(model, "model.safetensors"), weights);
   const { metrics } = await evaluate({ model, data: values.data });
-  curve.push({ epoch, image_auroc: metrics.image_auroc, losses: trainer.history.at(-1)?.losses });
+  curve.push({
+    epoch,
+    trainSeconds: seconds,
+    image_auroc: metrics.image_auroc,
+    losses: trainer.history.at(-1)?.losses,
+    ...(single ? { metrics } : {}),
+  });
   process.stdout.write(`${values.name} epoch ${epoch}: image AUROC ${metrics.image_auroc?.toFixed(4)}\n`);
 }
 curve.sort((a, b) => a.epoch - b.epoch);
@@ -50,14 +96,23 @@ const reported =
     : "the run's reported model is its last epoch";
 mkdirSync(join("docs/experiments", "curves"), { recursive: true });
 writeFileSync(
-  join("docs/experiments", "curves", `${values.name}.json`),
+  join(
+    "docs/experiments",
+    "curves",
+    `${values.name}${budget !== undefined ? `-at${budget}s` : onlyEpoch !== undefined ? `-epoch${onlyEpoch}` : ""}.json`,
+  ),
   `${JSON.stringify(
     {
       name: values.name,
       command: `npx tsx scripts/epoch-curve.ts ${process.argv.slice(2).join(" ")}`,
       date: new Date().toISOString(),
       data: values.data,
-      note: `test AUROC of each epoch checkpoint of the run, for analysis only (never used to choose); ${reported}`,
+      note:
+        budget !== undefined
+          ? `the run's model at a wall-clock budget of ${budget} s: the last epoch whose cumulative training time is at most that, chosen by time alone`
+          : onlyEpoch !== undefined
+            ? `the run's model after epoch ${onlyEpoch} (fixed in advance, to compare with runs of that many epochs)`
+            : `test AUROC of each epoch checkpoint of the run, for analysis only (never used to choose); ${reported}`,
       curve,
     },
     null,
