@@ -57,8 +57,18 @@ for (const file of readdirSync(join(run, "epochs")).filter((f) => f.endsWith(".s
   checkpoints.push({ file, epoch: trainer.completedEpochs as number, seconds });
 }
 checkpoints.sort((a, b) => a.epoch - b.epoch);
-const chosen = budget === undefined ? checkpoints : checkpoints.filter((c) => c.seconds <= budget).slice(-1);
-if (chosen.length === 0) throw new Error(`no epoch of ${values.name} finished within ${budget} s`);
+const chosen =
+  budget !== undefined
+    ? checkpoints.filter((c) => c.seconds <= budget).slice(-1)
+    : onlyEpoch !== undefined
+      ? checkpoints.filter((c) => c.epoch === onlyEpoch)
+      : checkpoints;
+if (chosen.length === 0)
+  throw new Error(
+    budget !== undefined
+      ? `no epoch of ${values.name} finished within ${budget} s`
+      : `${values.name} kept no checkpoint of epoch ${onlyEpoch}`,
+  );
 const curve: Array<{
   epoch: number;
   trainSeconds: number;
