@@ -102,61 +102,55 @@ beforeAll(async () => {
   data = await tinyDataset();
 }, 60_000);
 
+/** Trains a test-only method poisoned from `poisonEpoch` on; resolves to the out folder and the rejected run. */
+function poisonedRun(name: string, method: { name: string }, poisonEpoch: number, epochs: number) {
+  const out = join(tempDir(name), "m");
+  const run = train({
+    data,
+    method: method.name,
+    config: { poisonEpoch },
+    epochs,
+    imageSize: 16,
+    out,
+    quiet: true,
+  });
+  return { out, run };
+}
+
+/** The trainer metadata and weight `net.weight` of the checkpoint a diverged run left behind. */
+async function keptCheckpoint(out: string) {
+  const checkpoint = await readSafetensors(join(out, "checkpoint.safetensors"));
+  return {
+    completedEpochs: JSON.parse(checkpoint.metadata.trainer).completedEpochs as number,
+    weight: checkpoint.tensors["model.net.weight"].data[0],
+  };
+}
+
 describe("non-finite validation", () => {
   it("stops at the epoch whose validation is NaN and keeps the previous checkpoint", async () => {
-    const out = join(tempDir("nan-validation"), "m");
-    const run = train({
-      data,
-      method: poisonMethod.name,
-      config: { poisonEpoch: 1 },
-      epochs: 3,
-      imageSize: 16,
-      out,
-      quiet: true,
-    });
+    const { out, run } = poisonedRun("nan-validation", poisonMethod, 1, 3);
     await expect(run).rejects.toBeInstanceOf(TrainingDivergedError);
     await expect(run).rejects.toThrow(
       /epoch 2: \d+ of \d+ validation scores are not finite; the checkpoint after epoch 1 is kept/,
     );
-    const checkpoint = await readSafetensors(join(out, "checkpoint.safetensors"));
-    expect(JSON.parse(checkpoint.metadata.trainer).completedEpochs).toBe(1);
-    expect(checkpoint.tensors["model.net.weight"].data[0]).toBe(1);
+    expect(await keptCheckpoint(out)).toEqual({ completedEpochs: 1, weight: 1 });
     expect(existsSync(join(out, "anomalyscope.json"))).toBe(false);
   }, 60_000);
 
   it("a NaN gradient under a finite loss stops naming epoch, step and parameter; the last checkpoint stays", async () => {
-    const out = join(tempDir("nan-gradient"), "m");
-    const run = train({
-      data,
-      method: gradientMethod.name,
-      config: { poisonEpoch: 1 },
-      epochs: 3,
-      imageSize: 16,
-      out,
-      quiet: true,
-    });
+    const { out, run } = poisonedRun("nan-gradient", gradientMethod, 1, 3);
     await expect(run).rejects.toBeInstanceOf(TrainingDivergedError);
     await expect(run).rejects.toThrow(
       /epoch 2, step 1: gradient of "net\.weight" in step "scale" is not finite .*; the checkpoint after epoch 1 is kept/,
     );
-    const checkpoint = await readSafetensors(join(out, "checkpoint.safetensors"));
-    expect(JSON.parse(checkpoint.metadata.trainer).completedEpochs).toBe(1);
-    const weight = checkpoint.tensors["model.net.weight"].data[0];
+    const { completedEpochs, weight } = await keptCheckpoint(out);
+    expect(completedEpochs).toBe(1);
     expect(Number.isFinite(weight) && weight !== 1).toBe(true);
     expect(existsSync(join(out, "anomalyscope.json"))).toBe(false);
   }, 60_000);
 
   it("a run that fails before its first checkpoint leaves no out folder", async () => {
-    const out = join(tempDir("nan-first"), "m");
-    const run = train({
-      data,
-      method: poisonMethod.name,
-      config: { poisonEpoch: 0 },
-      epochs: 2,
-      imageSize: 16,
-      out,
-      quiet: true,
-    });
+    const { out, run } = poisonedRun("nan-first", poisonMethod, 0, 2);
     await expect(run).rejects.toBeInstanceOf(TrainingDivergedError);
     expect(existsSync(out)).toBe(false);
   }, 60_000);
