@@ -25,6 +25,9 @@
  *        --channels 1|3 (of the data, 1) --rounds N (2) --iterations N (4, per round) --warmup N (2,
  *        per round; both even for methods with two alternating steps) --no-torch --profile --no-write
  *        --runtime JSON (engine runtime defaults for every graph, e.g. '{"memoryPattern":false}')
+ *        --baseline PATH (A/B: a third worker runs the compiled method.js of another build, e.g. a copy
+ *        of .bench/ made before a change, or this build without `--runtime`, interleaved with ours;
+ *        the two swap places every round)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -71,6 +74,7 @@ const { values } = parseArgs({
     profile: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
     worker: { type: "boolean", default: false },
+    baseline: { type: "string" },
   },
 });
 if (!values.method) throw new Error("--method is required, e.g. npm run bench:method -- --method squid");
@@ -282,6 +286,12 @@ async function runHarness(): Promise<void> {
   const script = fileURLToPath(import.meta.url);
   const passed = process.argv.slice(2).filter((a) => a !== "--no-write");
   const ours = new Worker("our worker", process.execPath, [script, ...passed, "--worker"], env);
+  // The baseline runs with its build's engine defaults: `--runtime` (an option to A/B) is ours only.
+  const dropped = new Set(["--baseline", "--runtime"]);
+  const baselineArgs = passed.filter((a, i) => !dropped.has(a) && !dropped.has(passed[i - 1]));
+  const baseline = values.baseline
+    ? new Worker("baseline worker", process.execPath, [values.baseline, ...baselineArgs, "--worker"], env)
+    : undefined;
   const torch = withTorch
     ? new Worker(
         "PyTorch worker",
@@ -294,24 +304,39 @@ async function runHarness(): Promise<void> {
   const [oursHello, torchHello] = await Promise.all([
     ours.send({ cmd: "hello" }),
     torch?.send({ cmd: "hello", checks: true }),
+    baseline?.send({ cmd: "hello" }),
   ]);
   const round = { cmd: "round", warmup, iterations };
-  const oursRounds: Array<{ iteration_ms: number[]; steps: Record<string, number[]>; rss: number }> = [];
-  const torchRounds: typeof oursRounds = [];
+  type Round = { iteration_ms: number[]; steps: Record<string, number[]>; rss: number };
+  const oursRounds: Round[] = [];
+  const baselineRounds: Round[] = [];
+  const torchRounds: Round[] = [];
   let stepInfo: StepInfo[] = [];
   let profiles: ProfileSummary[] | undefined;
   const loads: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    loads.push(Number(loadavg()[0].toFixed(2)));
-    const o = await ours.send(round);
+  const engineRound = async (worker: Worker): Promise<Round> => {
+    const o = await worker.send(round);
     stepInfo = o.steps as StepInfo[];
     profiles = o.profiles as ProfileSummary[] | undefined;
-    oursRounds.push({
+    return {
       iteration_ms: o.iteration_ms as number[],
       steps: Object.fromEntries(stepInfo.map((s) => [s.name, s.times_ms])),
       rss: o.peak_rss_mb!,
-    });
-    let line = `round ${r + 1}: ours ${fmtS(mean(o.iteration_ms as number[]))} per iteration`;
+    };
+  };
+  for (let r = 0; r < rounds; r++) {
+    loads.push(Number(loadavg()[0].toFixed(2)));
+    let line = `round ${r + 1}:`;
+    if (baseline && r % 2 === 1) {
+      baselineRounds.push(await engineRound(baseline));
+      line += ` baseline ${fmtS(mean(baselineRounds[r].iteration_ms))},`;
+    }
+    oursRounds.push(await engineRound(ours));
+    line += ` ours ${fmtS(mean(oursRounds[r].iteration_ms))} per iteration`;
+    if (baseline && r % 2 === 0) {
+      baselineRounds.push(await engineRound(baseline));
+      line += `, baseline ${fmtS(mean(baselineRounds[r].iteration_ms))}`;
+    }
     if (torch) {
       const t: Reply = await torch.send(round);
       torchRounds.push({
@@ -326,9 +351,10 @@ async function runHarness(): Promise<void> {
     }
     console.log(`${line} (1-minute load ${loads[r]})`);
   }
-  await Promise.all([ours.close(), torch?.close()]);
+  await Promise.all([ours.close(), torch?.close(), baseline?.close()]);
 
   const oursSide = summarise(oursRounds);
+  const baselineSide = baseline ? summarise(baselineRounds) : undefined;
   const torchSide = torch ? summarise(torchRounds) : undefined;
   const perStep = stepInfo.map(({ times_ms: _, ...s }) => s);
   const gflopPerIteration = perStep.reduce((a, s) => a + s.gflop * s.runs_per_iteration, 0);
@@ -351,6 +377,7 @@ async function runHarness(): Promise<void> {
     iterations,
     threads,
     ours: oursSide,
+    ...(baselineSide ? { baseline: { script: values.baseline ?? "", ...baselineSide } } : {}),
     steps: perStep,
     gflop_per_iteration: gflopPerIteration,
     gflop_per_s: gflopPerIteration / (oursSide.mean_iteration_ms / 1000),
@@ -439,6 +466,7 @@ type Report = Record<string, unknown> & {
   method: string;
   parameters: number;
   ours: SideSummary;
+  baseline?: SideSummary & { script: string };
   torch?: SideSummary & { version: string; parameters: number; forward_gflop?: Record<string, number> };
   ratio?: number;
   ratio_median?: number;
@@ -493,6 +521,22 @@ function renderSection(report: Report, torchNote: string): string {
       "",
     );
   } else lines.push(`No PyTorch comparison (${torchNote}).`, "");
+  const base = report.baseline;
+  if (base)
+    lines.push(
+      `A/B (interleaved, alternating order): baseline build (${base.script}) mean iteration ${fmtS(base.mean_iteration_ms)}, ${Object.entries(
+        base.step_ms,
+      )
+        .map(([n, ms]) => `${n} ${fmtS(ms)}`)
+        .join(
+          ", ",
+        )}, peak RSS ${base.peak_rss_mb} MB; this build ${fmtS(ours.mean_iteration_ms)}, ${Object.entries(
+        ours.step_ms,
+      )
+        .map(([n, ms]) => `${n} ${fmtS(ms)}`)
+        .join(", ")}, peak RSS ${ours.peak_rss_mb} MB.`,
+      "",
+    );
   lines.push(
     "| compiled step (ours) | GFLOP per run (conv + matmul) | runs per iteration |",
     "|---|---:|---:|",
