@@ -1,6 +1,11 @@
-/** Helpers shared by the benchmark scripts: repository root, robust statistics, docs/results.md sections. */
+/**
+ * Helpers shared by the benchmark scripts: repository root, robust statistics, docs/results.md sections,
+ * and the worker processes that the benchmarks interleave (one JSON command and reply per line).
+ */
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export function repoRoot(): string {
@@ -41,4 +46,58 @@ export function writeResultsSection(root: string, key: string, section: string):
   if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
   else text = `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, text);
+}
+
+export interface Reply {
+  ok: boolean;
+  error?: string;
+  times_ms?: number[];
+  run_ms?: number[];
+  peak_rss_mb?: number;
+  [key: string]: unknown;
+}
+
+/** A worker process speaking the one-JSON-line-per-command protocol. */
+export class Worker {
+  private readonly lines: Interface;
+  private readonly pending: Array<(line: string) => void> = [];
+  private readonly stderr: string[] = [];
+
+  constructor(
+    readonly label: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = child;
+    this.lines = createInterface({ input: child.stdout });
+    this.lines.on("line", (line) => this.pending.shift()?.(line));
+    child.stderr.on("data", (d: Buffer) => this.stderr.push(d.toString()));
+    child.on("exit", (code) => {
+      for (const resolveLine of this.pending.splice(0))
+        resolveLine(
+          JSON.stringify({ ok: false, error: `${label} exited (${code}): ${this.stderr.join("")}` }),
+        );
+    });
+  }
+
+  private readonly child: ReturnType<typeof spawn>;
+
+  async send(cmd: Record<string, unknown>): Promise<Reply> {
+    const line = await new Promise<string>((resolveLine) => {
+      this.pending.push(resolveLine);
+      this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    });
+    const reply = JSON.parse(line) as Reply;
+    if (!reply.ok) throw new Error(`${this.label}: ${reply.error}`);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
+    this.child.stdin!.write(`${JSON.stringify({ cmd: "quit" })}\n`);
+    this.child.stdin!.end();
+    await exited;
+  }
 }

@@ -21,14 +21,13 @@
  *        --wait-quiet MINUTES (first wait, polling every 30 s, until the 1-minute load is below 1.5)
  *        --no-write (print only) --resummarise (re-summarise the last run's kept ORT profiles only).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { createInterface, type Interface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { RuntimeOptions } from "../src/engine/runtime.js";
-import { median, quartile1, repoRoot, writeResultsSection } from "./common.js";
+import { median, quartile1, type Reply, repoRoot, Worker, writeResultsSection } from "./common.js";
 import { type ProfileSummary, summariseProfile } from "./profile.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -119,60 +118,6 @@ function ensureTorch(): void {
 }
 
 // ------------------------------------------------------------------ workers
-
-interface Reply {
-  ok: boolean;
-  error?: string;
-  times_ms?: number[];
-  run_ms?: number[];
-  peak_rss_mb?: number;
-  [key: string]: unknown;
-}
-
-/** A worker process speaking the one-JSON-line-per-command protocol. */
-class Worker {
-  private readonly lines: Interface;
-  private readonly pending: Array<(line: string) => void> = [];
-  private readonly stderr: string[] = [];
-
-  constructor(
-    readonly label: string,
-    command: string,
-    args: string[],
-    env: NodeJS.ProcessEnv,
-  ) {
-    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    this.child = child;
-    this.lines = createInterface({ input: child.stdout });
-    this.lines.on("line", (line) => this.pending.shift()?.(line));
-    child.stderr.on("data", (d: Buffer) => this.stderr.push(d.toString()));
-    child.on("exit", (code) => {
-      for (const resolveLine of this.pending.splice(0))
-        resolveLine(
-          JSON.stringify({ ok: false, error: `${label} exited (${code}): ${this.stderr.join("")}` }),
-        );
-    });
-  }
-
-  private readonly child: ReturnType<typeof spawn>;
-
-  async send(cmd: Record<string, unknown>): Promise<Reply> {
-    const line = await new Promise<string>((resolveLine) => {
-      this.pending.push(resolveLine);
-      this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-    });
-    const reply = JSON.parse(line) as Reply;
-    if (!reply.ok) throw new Error(`${this.label}: ${reply.error}`);
-    return reply;
-  }
-
-  async close(): Promise<void> {
-    const exited = new Promise<void>((r) => this.child.once("exit", () => r()));
-    this.child.stdin!.write(`${JSON.stringify({ cmd: "quit" })}\n`);
-    this.child.stdin!.end();
-    await exited;
-  }
-}
 
 /** What an ORT worker varies (see bench/engine_ort.ts `WorkerConfig`); unset = the engine's defaults. */
 interface OrtOptions {

@@ -66,12 +66,16 @@ function roleOf(node: string, op: string, shape: number[] | undefined): string {
   return "backward BN/activations/reductions";
 }
 
-/** Per-step medians of a profile of `steps` timed runs (after two warm-up runs). */
+/**
+ * Per-step means of a profile over its last `stepTimes.length` runs; `role` classifies nodes (default:
+ * the reference autoencoder's roles).
+ */
 export function summariseProfile(
   file: string,
   config: string,
   stepTimes: number[],
   runTimes: number[],
+  role: (node: string, op: string, shape: number[] | undefined) => string = roleOf,
 ): ProfileSummary {
   const events = JSON.parse(readFileSync(file, "utf8")) as TraceEvent[];
   const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
@@ -99,8 +103,8 @@ export function summariseProfile(
     o.count += 1 / steps;
     byOp.set(op, o);
     const shape = outputShape(e);
-    const role = roleOf(node, op, shape);
-    byRole.set(role, (byRole.get(role) ?? 0) + ms);
+    const nodeRole = role(node, op, shape);
+    byRole.set(nodeRole, (byRole.get(nodeRole) ?? 0) + ms);
     const n = byNode.get(node) ?? { op, ms: 0, output: shape };
     n.ms += ms;
     byNode.set(node, n);

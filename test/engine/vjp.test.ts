@@ -191,9 +191,26 @@ describe("linear algebra rules", () => {
         [2, 1, 3, 4],
         [3, 4, 2],
       ],
+      [
+        [2, 2, 3, 4],
+        [4, 2],
+      ],
     ]) {
       vjpMatches([randn(1, a), randn(2, b)], T.matMul);
     }
+  });
+
+  it("the gradient of a matrix shared by a batch of rows is one 2-D product, no per-row outer products", () => {
+    // x [B, L, K] · W [K, N] (a Linear layer on a sequence): dW = Σ xᵀ·g must not materialise [B, K, N].
+    const { graph } = trace(() => {
+      const x = T.input("x", [6, 5, 4]);
+      const w = T.input("w", [4, 3]);
+      grad(T.sum(T.square(T.matMul(x, w))), [w]);
+    });
+    const shapes = graph.nodes.flatMap((node) => node.outputs.map((t) => t.shape.join("x")));
+    expect(shapes).not.toContain("6x4x3");
+    const products = graph.nodes.filter((node) => node.op === "MatMul").map((node) => node.outputs[0].shape);
+    expect(products).toContainEqual([4, 3]);
   });
 
   it("linear with bias", () => {
