@@ -147,9 +147,7 @@ export function straightThrough(value: Tensor, gradientSource: Tensor): Tensor {
  *
  * The forward is traced from primitives on stopGradient(x); one graph-only BatchNormTrain node carries
  * y and its rule gives the closed form dx = γ·rstd·(g − mean(g) − x̂·mean(g·x̂)), dγ = Σ g·x̂, dβ = Σ g
- * (autodiff/rules.ts), about half the element-wise passes of differentiating the primitives. x̂ itself
- * is never materialised: y = (x − mean)·(rstd·γ) + β, and the rule scales x − mean per channel, which
- * saves one pass over the activation per batch norm [ours, issue 23].
+ * (autodiff/rules.ts), about half the element-wise passes of differentiating the primitives.
  */
 export function batchNormTrain(
   x: Tensor,
@@ -164,8 +162,9 @@ export function batchNormTrain(
   const centred = sub(fixed, mu);
   const variance = mean(square(centred), resolved, true);
   const rstd = rsqrt(add(variance, eps));
-  const value = add(mul(centred, mul(rstd, stopGradient(gamma))), stopGradient(beta));
-  const y = emit1("BatchNormTrain", [value, x, centred, rstd, gamma, beta], { axes: resolved });
+  const xhat = mul(centred, rstd);
+  const value = add(mul(xhat, stopGradient(gamma)), stopGradient(beta));
+  const y = emit1("BatchNormTrain", [value, x, xhat, rstd, gamma, beta], { axes: resolved });
   return { y, mean: mu, variance };
 }
 

@@ -222,17 +222,16 @@ export const vjpRules: Record<string, VjpRule> = {
   StraightThrough: (_n, [g]) => [undefined, g],
   BatchNormTrain: (n, [g]) => {
     if (!g) return n.inputs.map(() => undefined);
-    const [, x, centred, rstd, gamma, beta] = n.inputs;
+    const [, x, xhat, rstd, gamma, beta] = n.inputs;
     const axes = intsAttr(n.attrs, "axes");
     const count = x.size / gamma.size;
-    // x̂ = (x − mean)·rstd is not materialised: Σ g·x̂ = rstd·Σ g·(x − mean).
-    const dGamma = T.mul(T.sum(T.mul(g, centred), axes, true), rstd);
+    const dGamma = T.sum(T.mul(g, xhat), axes, true);
     const dBeta = T.sum(g, axes, true);
     // dx = k·g − (x̂·k·mean(g·x̂) + k·mean(g)) with k = γ·rstd; the per-channel factors are tiny.
     const k = T.mul(gamma, rstd);
-    const slope = T.mul(T.mul(k, rstd), T.div(dGamma, count));
+    const slope = T.mul(k, T.div(dGamma, count));
     const offset = T.mul(k, T.div(dBeta, count));
-    const dx = T.sub(T.mul(g, k), T.add(T.mul(centred, slope), offset));
+    const dx = T.sub(T.mul(g, k), T.add(T.mul(xhat, slope), offset));
     return [undefined, dx, undefined, undefined, dGamma, T.reshape(dBeta, beta.shape)];
   },
   Neg: (_n, [g]) => [g && T.neg(g)],

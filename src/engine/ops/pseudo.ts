@@ -1,9 +1,8 @@
 /**
  * Graph-only ops that steer differentiation and lower to ONNX Identity: StopGradient (value of x, no
  * gradient), StraightThrough (value of input 0, gradient delivered to input 1) and BatchNormTrain
- * (value of input 0, the normalised output y = γ·x̂ + β traced without gradients, then x, x − mean, rstd,
- * γ, β; the rule delivers the closed-form batch-norm gradient to x, γ and β, see `batchNormTrain` in
- * api.ts).
+ * (value of input 0, the normalised output y = γ·x̂ + β traced without gradients; the rule delivers the
+ * closed-form batch-norm gradient to x, γ and β, see `batchNormTrain` in api.ts).
  */
 import { ndarray } from "../ndarray.js";
 import type { OpSpec } from "./spec.js";
@@ -25,10 +24,10 @@ export const pseudoOps: Record<string, OpSpec> = {
   },
   BatchNormTrain: {
     infer: (inputs, attrs, fail) => {
-      const [y, x, centred, rstd, gamma, beta] = inputs;
-      if (inputs.length !== 6) fail("expects y, x, x − mean, rstd, γ, β");
-      if (y.shape.join() !== x.shape.join() || centred.shape.join() !== x.shape.join())
-        fail("y, x and x − mean must have one shape");
+      const [y, x, xhat, rstd, gamma, beta] = inputs;
+      if (inputs.length !== 6) fail("expects y, x, x̂, rstd, γ, β");
+      if (y.shape.join() !== x.shape.join() || xhat.shape.join() !== x.shape.join())
+        fail("y, x and x̂ must have one shape");
       const axes = attrs.axes as number[];
       const perChannel = x.shape.map((d, i) => (axes.includes(i) ? 1 : d)).join();
       for (const t of [rstd, gamma, beta])
