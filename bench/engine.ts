@@ -11,13 +11,16 @@
  * time per op type and time outside ORT's kernels), `--session-options` (ORT optimisation levels and
  * spin-waiting on the 128/16 training step, ORT only) and `--frozen` (inference with weights fed at
  * every run vs embedded, ORT only) and `--export` (inference at batch 16 through the compiled
- * function, as `predict` runs it, vs its exported ONNX model in a plain session, ORT only). Writes
+ * function, as `predict` runs it, vs its exported ONNX model in a plain session, ORT only) and
+ * `--ab DIR,...` (the training steps at 128/16 and 256/16 of this tree vs the same benchmark built from
+ * other checkouts of the project: each DIR holds a checkout whose `.bench` was built with
+ * `npx tsc -p bench/tsconfig.json`; ORT only, one worker per tree, interleaved round by round). Writes
  * docs/bench/engine.json and the section of docs/results.md between `<!-- bench:engine:start -->` and
  * `<!-- bench:engine:end -->`, or only the report to `--json PATH`. `--only none` skips the PyTorch
  * comparisons (and PyTorch) and runs the ORT-only extras alone.
  *
  * Flags: --rounds N (3) --steps N (8) --warmup N (2) --only <name,...> --profile --session-options --frozen
- *        --export --json PATH
+ *        --export --ab DIR,... --json PATH
  *        --wait-quiet MINUTES (first wait, polling every 30 s, until the 1-minute load is below 1.5)
  *        --no-write (print only) --resummarise (re-summarise the last run's kept ORT profiles only).
  */
@@ -74,6 +77,7 @@ function parseArgs(argv: string[]) {
     sessionOptions: argv.includes("--session-options"),
     frozen: argv.includes("--frozen"),
     export: argv.includes("--export"),
+    ab: argv.includes("--ab") ? argv[argv.indexOf("--ab") + 1].split(",") : [],
     json: argv.includes("--json") ? argv[argv.indexOf("--json") + 1] : undefined,
     write: !argv.includes("--no-write"),
     waitQuiet: get("--wait-quiet", 0),
@@ -126,10 +130,14 @@ interface OrtOptions {
   exported?: boolean;
   fixBatchAxis?: boolean;
   profileDir?: string;
+  /** Checkout whose built worker (`<tree>/.bench/bench/engine_ort.js`) to run instead of this one (`--ab`). */
+  tree?: string;
 }
 
 function ortWorker(root: string, c: Configuration, options: OrtOptions = {}): Worker {
-  const script = join(dirname(fileURLToPath(import.meta.url)), "engine_ort.js");
+  const script = options.tree
+    ? join(resolve(options.tree), ".bench", "bench", "engine_ort.js")
+    : join(dirname(fileURLToPath(import.meta.url)), "engine_ort.js");
   const config = { mode: c.mode, size: c.size, batch: c.batch, ...options };
   const env = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
   return new Worker(`ORT worker (${c.name})`, process.execPath, [script, JSON.stringify(config)], {
@@ -248,6 +256,7 @@ interface VariantResult {
   median_ms: number;
   q1_ms: number;
   round_medians_ms: number[];
+  load_average_1m: number[];
 }
 
 /** ORT-only A/B of engine options on one configuration: one worker per variant, interleaved round by round. */
@@ -261,7 +270,9 @@ async function compareVariants(
   await Promise.all(workers.map((w) => w.send({ cmd: "hello" })));
   const times: number[][] = variants.map(() => []);
   const rounds: number[][] = variants.map(() => []);
+  const load: number[] = [];
   for (let r = 0; r < args.rounds; r++) {
+    load.push(Number(loadavg()[0].toFixed(2)));
     // Rotate the order each round: the first worker of a round was measured slower in every run.
     for (let j = 0; j < variants.length; j++) {
       const i = (j + r) % variants.length;
@@ -277,6 +288,7 @@ async function compareVariants(
     median_ms: median(times[i]),
     q1_ms: quartile1(times[i]),
     round_medians_ms: rounds[i],
+    load_average_1m: load,
   }));
 }
 
@@ -594,6 +606,16 @@ async function main(): Promise<void> {
     for (const c of CONFIGURATIONS.filter((x) => x.mode === "infer" && x.batch === 16)) {
       console.log(`exported graph (${c.name}):`);
       variants.push(...(await compareVariants(root, c, EXPORT_VARIANTS, args)));
+    }
+  }
+  if (args.ab.length > 0) {
+    const trees = [
+      { name: "this tree", options: {} },
+      ...args.ab.map((tree) => ({ name: `tree ${tree}`, options: { tree } })),
+    ];
+    for (const c of CONFIGURATIONS.filter((x) => x.name === "train 128/16" || x.name === "train 256/16")) {
+      console.log(`A/B of trees (${c.name}):`);
+      variants.push(...(await compareVariants(root, c, trees, args)));
     }
   }
   for (const v of variants) console.log(`  ${v.config}, ${v.variant}: ${fmtMs(v.median_ms)}`);

@@ -323,6 +323,13 @@ export const convCases: ConvCase[] = [
     options: { stride: 2, padding: 1 },
   },
   {
+    name: "4×4 stride 2 padding 1, more channels than output positions, batch 3",
+    x: [3, 2, 4, 4],
+    w: [6, 2, 4, 4],
+    bias: false,
+    options: { stride: 2, padding: 1 },
+  },
+  {
     name: "stride 2 dilation 2 same, 7×9",
     x: [1, 2, 7, 9],
     w: [2, 2, 3, 3],
@@ -369,6 +376,13 @@ export const convTransposeCases: ConvTransposeCase[] = [
     w: [2, 2, 3, 3],
     bias: false,
     options: { stride: 2, padding: [1, 0, 0, 2] },
+  },
+  {
+    name: "4×4 stride 2 padding 1, more input channels than input positions, batch 3",
+    x: [3, 6, 2, 2],
+    w: [6, 2, 4, 4],
+    bias: true,
+    options: { stride: 2, padding: 1 },
   },
   { name: "dilation 2", x: [1, 2, 3, 4], w: [2, 2, 3, 3], bias: true, options: { dilation: 2, padding: 1 } },
   { name: "groups 2", x: [2, 4, 3, 3], w: [4, 3, 3, 3], bias: true, options: { groups: 2, stride: 2 } },

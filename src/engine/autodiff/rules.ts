@@ -129,8 +129,13 @@ export const MAX_IM2COL_ELEMENTS = 2 ** 24;
  * bench/proto_wgrad.ts]: ORT's Conv runs the §4 formula — output kh×kw, fewer output positions than
  * filters — as one single-threaded im2col of the whole "kernel" per batch item followed by a thin GEMM,
  * at about half the GFLOP/s of the forward convolutions; this form was about 2x faster on the
- * reference autoencoder's layers. Returns the same [M, C, kh, kw] as `groupedWeightGrad`, or undefined
- * when one image's im2col alone exceeds `MAX_IM2COL_ELEMENTS`.
+ * reference autoencoder's layers. When the output has no more positions than channels (M ≥ Ho·Wo, deep
+ * layers on small maps) the batch joins the MatMul's reduction instead (both operands transposed to put
+ * the batch next to the positions): the per-image products [C·kh·kw, M] and their sum over the batch cost
+ * more than the transposes [ours, bench/proto_wgrad.ts variant H, issue 23, batch 16: layer e4 of the
+ * reference AE at 128 px (M = 4·Ho·Wo) 6.8 → 4.5 ms, at 256 px (M = Ho·Wo) 21.4 → 16.7 ms; equal at
+ * M = Ho·Wo/2, slower below]. Returns the same [M, C, kh, kw] as `groupedWeightGrad`, or undefined when
+ * one image's im2col alone exceeds `MAX_IM2COL_ELEMENTS`.
  */
 function matMulWeightGrad(
   input: Tensor,
@@ -172,7 +177,19 @@ function matMulWeightGrad(
             ]);
       cols = T.reshape(cropped, [b, c * taps, gh * gw]);
     }
-    const gT = T.transpose(T.reshape(g, [b, m, gh * gw]), [0, 2, 1]);
+    const positions = gh * gw;
+    if (m >= positions) {
+      // No more positions than output channels: the batch joins the reduction, one MatMul
+      // [C·taps, b·positions] × [b·positions, M] instead of b products [C·taps, M] summed afterwards.
+      const rows = cols.shape[1];
+      const colsT = T.reshape(T.transpose(cols, [1, 0, 2]), [rows, b * positions]);
+      const gBatchLast = T.reshape(T.transpose(T.reshape(g, [b, m, positions]), [1, 0, 2]), [
+        m,
+        b * positions,
+      ]);
+      return T.matMul(colsT, T.transpose(gBatchLast, [1, 0]));
+    }
+    const gT = T.transpose(T.reshape(g, [b, m, positions]), [0, 2, 1]);
     return T.sum(T.matMul(cols, gT), 0);
   };
 
