@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import ort from "onnxruntime-node";
 import * as T from "../src/engine/api.js";
 import { withScope } from "../src/engine/ir.js";
-import { defaultRuntimeOptions, type RuntimeOptions } from "../src/engine/runtime.js";
+import { type RuntimeOptions, sessionOptions } from "../src/engine/runtime.js";
 import {
   type CompiledFunction,
   compileFunction,
@@ -114,15 +114,8 @@ class Runner {
         const bytes = this.inference.exportOnnx();
         await this.inference.release();
         this.inference = undefined;
-        const settings = { ...defaultRuntimeOptions, ...runtime };
         this.exported = await ort.InferenceSession.create(bytes, {
-          intraOpNumThreads: settings.threads,
-          interOpNumThreads: 1,
-          executionMode: "sequential",
-          graphOptimizationLevel: settings.optimizationLevel,
-          enableCpuMemArena: settings.memoryArena,
-          enableMemPattern: settings.memoryPattern,
-          extra: { session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" } },
+          ...sessionOptions(runtime),
           ...(this.config.fixBatchAxis ? { freeDimensionOverrides: { N: batch } } : {}),
         });
       }

@@ -69,6 +69,25 @@ export const defaultRuntimeOptions: Required<
   memoryPattern: true,
 };
 
+/** ONNX Runtime session options for the engine's runtime options (defaults filled in): the one place they
+ * are built, for compiled graphs and for anything else that opens a session on an engine graph. */
+export function sessionOptions(options: RuntimeOptions = {}): ort.InferenceSession.SessionOptions {
+  const settings = { ...defaultRuntimeOptions, ...options };
+  return {
+    intraOpNumThreads: settings.threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: settings.optimizationLevel,
+    enableCpuMemArena: settings.memoryArena,
+    enableMemPattern: settings.memoryPattern,
+    extra: {
+      session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" },
+      ...settings.sessionConfig,
+    },
+    ...(settings.profilePrefix ? { enableProfiling: true, profileFilePrefix: settings.profilePrefix } : {}),
+  };
+}
+
 const ortType: Record<DType, "float32" | "int64" | "bool"> = {
   float32: "float32",
   int64: "int64",
@@ -105,26 +124,9 @@ export class CompiledGraph {
   ): Promise<CompiledGraph> {
     const named = Object.entries(outputs).map(([name, tensor]) => ({ name, tensor }));
     const bytes = encodeModel(buildGraphProto(graph, named, { frozen }));
-    const settings = { ...defaultRuntimeOptions, ...options };
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: settings.threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: settings.optimizationLevel,
-      enableCpuMemArena: settings.memoryArena,
-      enableMemPattern: settings.memoryPattern,
-    };
-    sessionOptions.extra = {
-      session: { "intra_op.allow_spinning": settings.spinning ? "1" : "0" },
-      ...settings.sessionConfig,
-    };
-    if (settings.profilePrefix) {
-      sessionOptions.enableProfiling = true;
-      sessionOptions.profileFilePrefix = settings.profilePrefix;
-    }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
+      session = await ort.InferenceSession.create(bytes, sessionOptions(options));
     } catch (error) {
       throw new EngineError(`ONNX Runtime rejected the graph: ${(error as Error).message}`);
     }
