@@ -14,6 +14,7 @@
  */
 import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
+import { encodeModel } from "../src/engine/onnx.js";
 
 const { onnx } = onnxProto;
 const F = onnx.TensorProto.DataType.FLOAT;
@@ -55,14 +56,7 @@ function model(nodes: NodeSpec[], inputs: Record<string, number[]>, outputs: Rec
     input: Object.entries(inputs).map(([n, s]) => vi(n, s)),
     output: Object.entries(outputs).map(([n, s]) => vi(n, s)),
   });
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: "proto",
-      opsetImport: [{ domain: "", version: 18 }],
-      graph,
-    }),
-  ).finish();
+  return encodeModel(graph);
 }
 
 const xg = { x: shape, g: shape };

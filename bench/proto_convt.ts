@@ -15,6 +15,7 @@
  */
 import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
+import { encodeModel } from "../src/engine/onnx.js";
 
 const { onnx } = onnxProto;
 const n = Number(process.argv[2] ?? 16);
@@ -63,14 +64,7 @@ function model(
     input: [vi("x", xShape), vi("w", wShape)],
     output: [vi("y", yShape)],
   });
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: "proto",
-      opsetImport: [{ domain: "", version: 18 }],
-      graph,
-    }),
-  ).finish();
+  return encodeModel(graph);
 }
 
 /** w [C, M, 4, 4] → W' [(vy, vx, m), C, 2, 2] with W'[v, t] = w[2(1 − t) + v] per axis. */
