@@ -8,8 +8,10 @@
  * An analysis of whether more epochs would help (and, for a run with `--select`, where the oracle best
  * test epoch lies against the selected one), never a selection: the reported model of a run is its last
  * epoch, or the epoch its `--select` criterion chose on validation data. Used where the data has no labelled validation images
- * (ZhangLab here: the subset ships no training pneumonia images). The µ and σ of a checkpoint are the
- * untrained defaults (0, 1), which leaves the image AUROC unchanged (the score is monotone in d).
+ * (ZhangLab here: the subset ships no training pneumonia images). A checkpoint holds the untrained
+ * defaults of statistics a method takes over the training images when training finishes (SQUID's logit
+ * µ/σ, DAAD's standardisation of its score mix), so each checkpoint's statistics are recomputed for its
+ * own weights (`refitTrainingStatistics`) before it is scored, as the trainer does for its final model.
  *
  *   npx tsx scripts/epoch-curve.ts --name zhanglab-squid-s2 --data ../shared/data/medical/chest_xray_zhanglab
  *
@@ -30,6 +32,7 @@ import { parseArgs } from "node:util";
 import { readSafetensors, writeSafetensors } from "../src/engine/index.js";
 import "../src/methods/index.js";
 import { evaluate } from "../src/score/evaluate.js";
+import { refitTrainingStatistics } from "../src/train/trainer.js";
 
 const { values } = parseArgs({
   options: {
@@ -88,6 +91,7 @@ for (const { file, epoch, seconds } of chosen) {
       .map(([name, t]) => [name.slice("model.".length), t]),
   );
   await writeSafetensors(join(model, "model.safetensors"), weights);
+  await refitTrainingStatistics(model, values.data);
   const { metrics } = await evaluate({ model, data: values.data });
   curve.push({
     epoch,

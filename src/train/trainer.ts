@@ -39,6 +39,7 @@ import { checkMemory } from "../methods/memory.js";
 import { getMethod, parseMethodConfig } from "../methods/registry.js";
 import { imageAuroc } from "../metrics/index.js";
 import {
+  loadModel,
   MANIFEST_FILE,
   MODEL_FORMAT_VERSION,
   type ModelManifest,
@@ -355,6 +356,11 @@ async function trainInto(options: TrainOptions, checkpointPath: string): Promise
       });
       if (interrupted) break;
       Object.assign(losses, await instance.endEpoch?.(epoch, epochs));
+      // A method whose score uses statistics over the training images (DAAD's standardised mix,
+      // SQUID's logit µ/σ) is scored with this epoch's statistics whenever the epoch's scores choose
+      // something: otherwise selection and early stopping would rank epochs by an unstandardised score.
+      if (selector.active || patience > 0)
+        await instance.finishTraining?.(trainingImages(dataset.train, batchSize, imageSize, channels));
       const validation = await validate(scorer, dataset.validation, batchSize);
       if (validation.nonFinite > 0)
         throw new TrainingDivergedError(
@@ -538,6 +544,40 @@ async function trainEpoch(
   }
   for (const k of Object.keys(totals)) totals[k] /= Math.max(iteration, 1);
   return totals;
+}
+
+/**
+ * Recompute, for the weights now in a model directory, what `finishTraining` derives from the training
+ * images (e.g. DAAD's standardisation statistics), and save them in place. For weights put into a model
+ * directory from an epoch checkpoint (scripts/epoch-curve.ts): a checkpoint holds the statistics'
+ * untrained defaults, since the trainer computes them only when training finishes. The training split
+ * is loaded exactly as the run loaded it (data, layout, category and seed from the manifest, `data`
+ * overriding the path). Returns false, changing nothing, for a method without training statistics.
+ */
+export async function refitTrainingStatistics(modelDir: string, data?: string): Promise<boolean> {
+  const { manifest, instance } = await loadModel(modelDir);
+  try {
+    if (!instance.finishTraining) return false;
+    const training = manifest.training as {
+      data: string;
+      layout: string;
+      category: string | null;
+      seed: number;
+      batchSize: number;
+    };
+    const dataset = await loadDataset(data ?? training.data, {
+      layout: training.layout as never,
+      category: training.category ?? undefined,
+      seed: training.seed,
+    });
+    await instance.finishTraining(
+      trainingImages(dataset.train, training.batchSize, manifest.imageSize, manifest.channels),
+    );
+    await saveModelDirectory(modelDir, instance, manifest);
+    return true;
+  } finally {
+    await instance.dispose();
+  }
 }
 
 /** The training split in stored order, unaugmented, for `MethodInstance.finishTraining`. */

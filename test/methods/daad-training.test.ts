@@ -3,15 +3,20 @@
  * training statistics in model.safetensors; a run resumed from its epoch checkpoint (two optimisers,
  * batch-norm statistics) ends bit-identical to an uninterrupted one; the built CLI trains, tests,
  * predicts and exports, and the exported ONNX file run with plain onnxruntime-node gives predict's
- * scores and maps (with the latent map added to the pixel map).
+ * scores and maps (with the latent map added to the pixel map). The statistics belong to the weights
+ * they are saved with: `refitTrainingStatistics` restores them for weights taken from a checkpoint, and
+ * `--select` ranks epochs by the standardised score of each epoch's own statistics.
  */
-import { writeFileSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readSafetensors } from "../../src/engine/index.js";
+import { loadDataset } from "../../src/data/index.js";
+import { readSafetensors, writeSafetensors } from "../../src/engine/index.js";
 import "../../src/methods/index.js";
+import { loadModel } from "../../src/model/directory.js";
+import { Scorer, scoreSamples } from "../../src/score/scorer.js";
 import { generateDataset } from "../../src/synth/index.js";
-import { train } from "../../src/train/trainer.js";
+import { refitTrainingStatistics, train } from "../../src/train/trainer.js";
 import { checkCliLifecycle, tempDir } from "../e2e/helpers.js";
 
 const SIZE = 64;
@@ -45,6 +50,67 @@ describe("DAAD training end to end", () => {
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
     for (const [name, t] of Object.entries(a))
       expect(Array.from(b[name].data), name).toEqual(Array.from(t.data));
+  });
+
+  it("refitTrainingStatistics gives weights with untrained statistics exactly the statistics training saved", async () => {
+    const trained = tempDir("daad-trained");
+    await train({
+      data,
+      method: "daad",
+      config,
+      batchSize: 4,
+      imageSize: SIZE,
+      seed: 4,
+      quiet: true,
+      epochs: 1,
+      out: trained,
+    });
+    const saved = (await readSafetensors(join(trained, "model.safetensors"))).tensors;
+    const copy = tempDir("daad-refit");
+    cpSync(trained, copy, { recursive: true });
+    const untrained = Object.fromEntries(
+      Object.entries(saved).map(([name, t]) => [
+        name,
+        name.startsWith("statistics.")
+          ? { shape: t.shape, data: Float32Array.of(name.endsWith("_std") ? 1 : 0) }
+          : t,
+      ]),
+    );
+    await writeSafetensors(join(copy, "model.safetensors"), untrained);
+    expect(await refitTrainingStatistics(copy, data)).toBe(true);
+    const refitted = (await readSafetensors(join(copy, "model.safetensors"))).tensors;
+    for (const [name, t] of Object.entries(saved))
+      expect(Array.from(refitted[name].data), name).toEqual(Array.from(t.data));
+  });
+
+  it("--select ranks epochs by the standardised score: the selected epoch's validation score is the saved model's", async () => {
+    const out = tempDir("daad-select");
+    const result = await train({
+      data,
+      method: "daad",
+      config,
+      batchSize: 4,
+      imageSize: SIZE,
+      seed: 6,
+      quiet: true,
+      epochs: 3,
+      out,
+      select: "synthetic",
+    });
+    const selected = result.manifest.selection?.selectedEpoch ?? 0;
+    const recorded = result.history[selected - 1].validationNormalScore;
+    const { manifest, instance } = await loadModel(out);
+    const scorer = new Scorer(instance, manifest.scoring, SIZE, manifest.channels);
+    const dataset = await loadDataset(data, { seed: 6 });
+    const normal: number[] = [];
+    await scoreSamples(scorer, dataset.validation, { batchSize: 4, withMasks: false }, (r) => {
+      if (r.sample.label === 0) normal.push(r.score);
+    });
+    await scorer.dispose();
+    await instance.dispose();
+    expect(normal.length).toBeGreaterThan(0);
+    const mean = normal.reduce((a, b) => a + b, 0) / normal.length;
+    expect(recorded).toBeCloseTo(mean, 4);
   });
 
   it("the CLI trains, tests, predicts, describes and exports; plain onnxruntime-node gives predict's numbers", async () => {
