@@ -4,9 +4,9 @@ The reference convolutional autoencoder of docs/engine.md section 2 / methods.md
 PyTorch (CPU, Debian ``python3-torch`` with OpenBLAS), trained with MSE and Adam(lr=1e-3) or run in
 inference (eval mode, no autograd).
 
-This is a worker: the TypeScript harness (bench/engine.ts) starts it, sends one JSON command per
-line on stdin and reads one JSON reply per line on stdout, so that it can interleave timing rounds
-of ONNX Runtime and PyTorch in a single run. Commands:
+This is a worker (the loop is bench/torch_worker.py): the TypeScript harness (bench/engine.ts) starts
+it, sends one JSON command per line on stdin and reads one JSON reply per line on stdout, so that it
+can interleave timing rounds of ONNX Runtime and PyTorch in a single run. Commands:
 
     {"cmd": "hello"}
         -> {"ok": true, "torch": "<version>", "threads": n, "blas": "..."}
@@ -21,14 +21,11 @@ sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment so idle OpenMP/OpenBLAS thre
 while the other framework's round runs.
 """
 
-import argparse
-import json
-import resource
-import sys
 import time
 
 import torch
 from torch import nn
+from torch_worker import peak_rss_mb, serve, start
 
 
 class ConvAutoencoder(nn.Module):
@@ -64,11 +61,6 @@ class ConvAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 class Config:
     """One benchmark configuration: a model, its input batch and (in training) its optimiser."""
 
@@ -98,47 +90,34 @@ class Config:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, required=True)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
-
+    start(__doc__.splitlines()[0])
     configs: dict = {}
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        cmd = json.loads(line)
-        if cmd["cmd"] == "quit":
-            break
-        if cmd["cmd"] == "hello":
-            reply = {
-                "ok": True,
-                "torch": torch.__version__,
-                "threads": torch.get_num_threads(),
-                "parameters": sum(p.numel() for p in ConvAutoencoder(1).parameters()),
-                "config": torch.__config__.show(),
-                "peak_rss_mb": peak_rss_mb(),
-            }
-        elif cmd["cmd"] == "round":
-            key = (cmd["mode"], cmd["size"], cmd["batch"])
-            if key not in configs:
-                configs[key] = Config(*key)
-            config = configs[key]
-            for _ in range(cmd["warmup"]):
-                config.step()
-            times = []
-            value = 0.0
-            for _ in range(cmd["steps"]):
-                start = time.perf_counter()
-                value = config.step()
-                times.append((time.perf_counter() - start) * 1000.0)
-            reply = {"ok": True, "times_ms": times, "value": value, "peak_rss_mb": peak_rss_mb()}
-        else:
-            reply = {"ok": False, "error": f"unknown command {cmd['cmd']!r}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+
+    def hello(cmd: dict) -> dict:
+        return {
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "parameters": sum(p.numel() for p in ConvAutoencoder(1).parameters()),
+            "config": torch.__config__.show(),
+            "peak_rss_mb": peak_rss_mb(),
+        }
+
+    def round_(cmd: dict) -> dict:
+        key = (cmd["mode"], cmd["size"], cmd["batch"])
+        if key not in configs:
+            configs[key] = Config(*key)
+        config = configs[key]
+        for _ in range(cmd["warmup"]):
+            config.step()
+        times = []
+        value = 0.0
+        for _ in range(cmd["steps"]):
+            t0 = time.perf_counter()
+            value = config.step()
+            times.append((time.perf_counter() - t0) * 1000.0)
+        return {"times_ms": times, "value": value, "peak_rss_mb": peak_rss_mb()}
+
+    serve({"hello": hello, "round": round_})
 
 
 if __name__ == "__main__":

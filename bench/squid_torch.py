@@ -27,8 +27,8 @@ Like our compiled steps, and unlike the official code, the generator forward of 
 runs under no_grad and the discriminator's parameters do not require gradients in the generator step:
 neither graph computes gradients it does not use (this makes the PyTorch side faster, not slower).
 
-Worker protocol (one JSON line per command on stdin, one JSON reply per line on stdout), as
-bench/engine_torch.py:
+Worker protocol (bench/torch_worker.py: one JSON line per command on stdin, one JSON reply per line
+on stdout):
     {"cmd": "hello"} -> {"ok": true, "torch": ..., "parameters": n, "modules": {...}, "shapes": {...},
                          "forward_gflop": {...}}
     {"cmd": "round", "warmup": w, "iterations": n}
@@ -37,16 +37,13 @@ bench/engine_torch.py:
 The iteration counter continues across rounds, so the D/G alternation is the trainer's.
 """
 
-import argparse
-import json
 import math
-import resource
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch_worker import peak_rss_mb, serve, start
 
 SIZE = 128
 BATCH = 16
@@ -283,10 +280,6 @@ class Discriminator(nn.Module):
         return self.regressor(x.flatten(1))
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 class Squid:
     def __init__(self) -> None:
         torch.manual_seed(0)
@@ -398,53 +391,38 @@ def shapes(model: Squid) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, required=True)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
+    start(__doc__.splitlines()[0])
     model = Squid()
     parameters = model.parameters()
     assert parameters == EXPECTED_PARAMETERS, f"PyTorch SQUID has {parameters} parameters, ours {EXPECTED_PARAMETERS}"
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        cmd = json.loads(line)
-        if cmd["cmd"] == "quit":
-            break
-        try:
-            if cmd["cmd"] == "hello":
-                # Checks on a copy of the state would cost memory; they run before any timed round and
-                # only touch BN running statistics and the discarded profiler forwards.
-                reply = {
-                    "ok": True,
-                    "torch": torch.__version__,
-                    "threads": torch.get_num_threads(),
-                    "parameters": parameters,
-                    "modules": module_counts(model),
-                    "shapes": shapes(model) if cmd.get("checks") else None,
-                    "forward_gflop": forward_gflop(model) if cmd.get("checks") else None,
-                    "peak_rss_mb": peak_rss_mb(),
-                }
-            elif cmd["cmd"] == "round":
-                for _ in range(cmd["warmup"]):
-                    model.iterate()
-                iteration_ms, d_ms, g_ms = [], [], []
-                for _ in range(cmd["iterations"]):
-                    t0 = time.perf_counter()
-                    d, g = model.iterate()
-                    iteration_ms.append((time.perf_counter() - t0) * 1000)
-                    d_ms.append(d)
-                    if g is not None:
-                        g_ms.append(g)
-                reply = {"ok": True, "iteration_ms": iteration_ms, "d_ms": d_ms, "g_ms": g_ms, "peak_rss_mb": peak_rss_mb()}
-            else:
-                reply = {"ok": False, "error": f"unknown command {cmd['cmd']!r}"}
-        except Exception as error:  # noqa: BLE001 - reported to the harness, which stops
-            reply = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-        sys.stdout.write(json.dumps(reply) + "\n")
-        sys.stdout.flush()
+
+    def hello(cmd: dict) -> dict:
+        # Checks on a copy of the state would cost memory; they run before any timed round and only
+        # touch BN running statistics and the discarded profiler forwards.
+        return {
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "parameters": parameters,
+            "modules": module_counts(model),
+            "shapes": shapes(model) if cmd.get("checks") else None,
+            "forward_gflop": forward_gflop(model) if cmd.get("checks") else None,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+
+    def round_(cmd: dict) -> dict:
+        for _ in range(cmd["warmup"]):
+            model.iterate()
+        iteration_ms, d_ms, g_ms = [], [], []
+        for _ in range(cmd["iterations"]):
+            t0 = time.perf_counter()
+            d, g = model.iterate()
+            iteration_ms.append((time.perf_counter() - t0) * 1000)
+            d_ms.append(d)
+            if g is not None:
+                g_ms.append(g)
+        return {"iteration_ms": iteration_ms, "d_ms": d_ms, "g_ms": g_ms, "peak_rss_mb": peak_rss_mb()}
+
+    serve({"hello": hello, "round": round_})
 
 
 if __name__ == "__main__":
