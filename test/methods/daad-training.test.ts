@@ -24,6 +24,8 @@ const SIZE = 64;
 describe("DAAD training end to end", () => {
   let data: string;
   let config: string;
+  /** The train() options every run here shares. */
+  const tiny = () => ({ data, method: "daad", config, batchSize: 4, imageSize: SIZE, quiet: true });
 
   beforeAll(async () => {
     data = join(tempDir("daad-data"), "synth");
@@ -33,7 +35,7 @@ describe("DAAD training end to end", () => {
   });
 
   it("train() stores the training statistics of the score, and resumes to the uninterrupted run's state", async () => {
-    const common = { data, method: "daad", config, batchSize: 4, imageSize: SIZE, seed: 3, quiet: true };
+    const common = { ...tiny(), seed: 3 };
     const straight = tempDir("daad-straight");
     const result = await train({ ...common, epochs: 2, out: straight });
     expect(result.manifest.scoring.imageScore).toBe("method");
@@ -54,17 +56,7 @@ describe("DAAD training end to end", () => {
 
   it("refitTrainingStatistics gives weights with untrained statistics exactly the statistics training saved", async () => {
     const trained = tempDir("daad-trained");
-    await train({
-      data,
-      method: "daad",
-      config,
-      batchSize: 4,
-      imageSize: SIZE,
-      seed: 4,
-      quiet: true,
-      epochs: 1,
-      out: trained,
-    });
+    await train({ ...tiny(), seed: 4, epochs: 1, out: trained });
     const saved = (await readSafetensors(join(trained, "model.safetensors"))).tensors;
     const copy = tempDir("daad-refit");
     cpSync(trained, copy, { recursive: true });
@@ -85,18 +77,7 @@ describe("DAAD training end to end", () => {
 
   it("--select ranks epochs by the standardised score: the selected epoch's validation score is the saved model's", async () => {
     const out = tempDir("daad-select");
-    const result = await train({
-      data,
-      method: "daad",
-      config,
-      batchSize: 4,
-      imageSize: SIZE,
-      seed: 6,
-      quiet: true,
-      epochs: 3,
-      out,
-      select: "synthetic",
-    });
+    const result = await train({ ...tiny(), seed: 6, epochs: 3, out, select: "synthetic" });
     const selected = result.manifest.selection?.selectedEpoch ?? 0;
     const recorded = result.history[selected - 1].validationNormalScore;
     const { manifest, instance } = await loadModel(out);
