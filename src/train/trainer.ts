@@ -2,7 +2,9 @@
  * The trainer: streams the training split through a method's `trainBatch` (then its `endEpoch`,
  * when it has one), refuses more epochs than the method's `maxEpochs`, validates every epoch,
  * checkpoints atomically, resumes, lets the method finish (`finishTraining`, e.g. statistics over the
- * training images), and finally calibrates thresholds on validation data and writes the model
+ * training images; also before each epoch's validation when that validation chooses an epoch or stops
+ * the run, and for checkpoint weights via `refitTrainingStatistics`), and finally calibrates thresholds
+ * on validation data and writes the model
  * directory. It never looks at the test split and never special-cases a method. Which epoch becomes the
  * model (`select`) and the synthetic-anomaly threshold rule are in selection.ts.
  *
