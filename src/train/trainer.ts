@@ -4,9 +4,9 @@
  * checkpoints atomically, resumes, lets the method finish (`finishTraining`, e.g. statistics over the
  * training images; also before each epoch's validation when that validation chooses an epoch or stops
  * the run, and for checkpoint weights via `refitTrainingStatistics`), and finally calibrates thresholds
- * on validation data and writes the model
- * directory. It never looks at the test split and never special-cases a method. Which epoch becomes the
- * model (`select`) and the synthetic-anomaly threshold rule are in selection.ts.
+ * on validation data and writes the model directory. It never looks at the test split and never
+ * special-cases a method. Which epoch becomes the model (`select`) and the synthetic-anomaly threshold
+ * rule are in selection.ts.
  *
  * Reproducibility: the data order and every random draw of an epoch come from generators derived from
  * (seed, epoch, batch), so `--resume` from the checkpoint of epoch e continues exactly as an
