@@ -17,13 +17,16 @@ export {
   CompiledGraph,
   defaultRuntimeOptions,
   type HostArray,
+  mallocRetainsMemory,
+  RETAINING_MALLOC_ENV,
   type RuntimeOptions,
   runtimeVersion,
+  trainingRuntimeDefaults,
 } from "./runtime.js";
 export * from "./safetensors.js";
 export * from "./step.js";
 
-import { defaultRuntimeOptions, runtimeVersion } from "./runtime.js";
+import { defaultRuntimeOptions, runtimeVersion, trainingRuntimeDefaults } from "./runtime.js";
 
 /** What `anomalyscope info` prints about the engine. */
 export function engineInfo(): Record<string, string | number> {
@@ -32,7 +35,11 @@ export function engineInfo(): Record<string, string | number> {
     version: runtimeVersion(),
     threads: defaultRuntimeOptions.threads,
     "graph optimisation level": defaultRuntimeOptions.optimizationLevel,
-    "memory arena": defaultRuntimeOptions.memoryArena ? "on" : "off",
+    "memory arena": `${defaultRuntimeOptions.memoryArena ? "on" : "off"}${
+      trainingRuntimeDefaults().memoryArena === false
+        ? " (off for training steps: malloc keeps freed memory)"
+        : ' (also for training steps; set the malloc variables of README "Training memory" to turn it off there)'
+    }`,
     "memory pattern": `${defaultRuntimeOptions.memoryPattern ? "on" : "off"} (off for training steps)`,
     opset: 18,
   };

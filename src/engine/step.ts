@@ -33,7 +33,13 @@ import { foldConvTransposeAffine } from "./fold.js";
 import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
 import type { GraphOptimizer } from "./optimizer.js";
-import { allocate, CompiledGraph, type HostArray, type RuntimeOptions } from "./runtime.js";
+import {
+  allocate,
+  CompiledGraph,
+  type HostArray,
+  type RuntimeOptions,
+  trainingRuntimeDefaults,
+} from "./runtime.js";
 
 /**
  * Outputs of every step graph: one flag, true when the loss and every gradient are finite (state is
@@ -425,7 +431,10 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
   // ORT's memory pattern off for training steps [ours, measured]: SQUID's faithful steps peaked at
   // 12.0 GB RSS with it and 7.2 GB without, at the same speed (`npm run bench:method -- --method squid`,
   // 5.08 vs 5.12 s per iteration); reference AE step, quiet A/B: 128/16 190 vs 185 ms, 256/16 617 vs 623 ms.
-  const compiled = await CompiledGraph.create(graph, outputs, { memoryPattern: false, ...options.runtime });
+  const compiled = await CompiledGraph.create(graph, outputs, {
+    ...trainingRuntimeDefaults(),
+    ...options.runtime,
+  });
   const extraBuffers: Record<string, HostArray> = {};
   for (const output of Object.values(extraNames)) {
     const tensor = outputs[output];

@@ -67,6 +67,28 @@ describe("element-wise rules", () => {
     expect(Array.from(dClip, (v) => v / scale)).toEqual([0, 1, 1, 0]);
   });
 
+  it("relu and leakyRelu (alpha >= 0) take their mask from the output, so the pre-activation is not kept", () => {
+    for (const activation of [
+      T.relu,
+      (t: T.Tensor) => T.leakyRelu(t, 0.2),
+      (t: T.Tensor) => T.leakyRelu(t, 0),
+    ]) {
+      const { graph } = trace(() => {
+        const x = T.input("x", [2, 3]);
+        const preActivation = T.mul(x, 2);
+        const loss = T.sum(T.mul(activation(preActivation), T.constant([1, 2, 3, 4, 5, 6], [2, 3])));
+        return grad(loss, [x]);
+      });
+      const pre = graph.nodes.find((n) => n.op === "Mul" && n.inputs.some((t) => t.inputName === "x"))!
+        .outputs[0];
+      expect(graph.nodes.filter((n) => n.inputs.includes(pre)).map((n) => n.op)).toEqual([
+        activation === T.relu ? "Relu" : "LeakyRelu",
+      ]);
+    }
+    // With a negative slope the output's sign no longer tells the side of the kink: the input is read.
+    vjpMatches([feed([4], [-2, -0.5, 0.5, 2])], (t) => T.sum(T.leakyRelu(t, -0.5)), { seed: 1 });
+  });
+
   it("at kinks and ties the rules follow PyTorch (relu 0 and leakyRelu alpha at 0; max/min ties split)", () => {
     const { graph, result } = trace(() => {
       const x = T.input("x", [3]);
