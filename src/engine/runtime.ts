@@ -40,8 +40,9 @@ export interface RuntimeOptions {
 }
 
 /**
- * Threads: every available core. Optimisation level "all" (for training steps and inference
- * functions alike), by measurement with spinning off (below): reference AE training step 128/16,
+ * Threads: every available core. Optimisation level "all" (inference functions; training steps use
+ * "extended" since it was found to save memory, `trainingRuntimeDefaults`), by measurement with
+ * spinning off (below): reference AE training step 128/16,
  * Adam, 2 threads, interleaved on this shared 2-vCPU machine (load 5–6), medians: `npm run
  * bench:engine -- --session-options` basic 401, extended 377, all 364 ms; two bench A/Bs of two ORT
  * workers each, basic → all 372 → 368 and 369 → 354 ms; a second `--session-options` run gave all
@@ -111,10 +112,21 @@ export function mallocRetainsMemory(env: NodeJS.ProcessEnv = process.env): boole
  * batch 16, 6 iterations, machine loaded by a training): process peak RSS 6.06 GB with the arena,
  * 4.73 GB without it under retaining malloc, generator step 14.6–18.8 s vs 12.0–12.7 s; without
  * retaining malloc the arena-less step is 2.7x slower (page faults of freshly mapped blocks,
- * docs/results.md "SQUID beside PyTorch"), so the arena stays on there.
+ * docs/results.md "SQUID beside PyTorch"), so the arena stays on there. Quiet A/B of SQUID's
+ * iteration (2026-12-04, bench:method, interleaved with PyTorch): 6100 → 5164 MB, 5.56 → 5.03 s.
+ *
+ * Optimisation level "extended" rather than "all": "all" adds ORT's NCHWc layout transforms, whose
+ * reordered copies of activations live as long as the backward pass needs them. SQUID's training
+ * process (probes as above, 4 iterations): peak RSS 6.06 → 5.08 GB with the arena, 4.73 → 3.99 GB
+ * under retaining malloc, generator step unchanged within the load's noise; the reference AE's step
+ * at 128/16: "all" 152, "extended" 155 ms (bench:engine --session-options, 2026-12-04).
  */
 export function trainingRuntimeDefaults(env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
-  return { memoryPattern: false, ...(mallocRetainsMemory(env) ? { memoryArena: false } : {}) };
+  return {
+    optimizationLevel: "extended",
+    memoryPattern: false,
+    ...(mallocRetainsMemory(env) ? { memoryArena: false } : {}),
+  };
 }
 
 /** ONNX Runtime session options for the engine's runtime options (defaults filled in): the one place they

@@ -13,14 +13,15 @@ import {
 describe("training runtime defaults", () => {
   const plain: NodeJS.ProcessEnv = { PATH: "/usr/bin" };
   it("keeps the arena unless every retaining-malloc setting is in the environment", () => {
-    expect(trainingRuntimeDefaults(plain)).toEqual({ memoryPattern: false });
+    expect(trainingRuntimeDefaults(plain)).toEqual({ optimizationLevel: "extended", memoryPattern: false });
     const partial = { ...plain, MALLOC_ARENA_MAX: "1" };
-    expect(trainingRuntimeDefaults(partial)).toEqual({ memoryPattern: false });
+    expect(trainingRuntimeDefaults(partial)).toEqual({ optimizationLevel: "extended", memoryPattern: false });
     expect(mallocRetainsMemory(partial)).toBe(false);
   });
   it.runIf(usesGlibc())("turns the arena off on glibc with the settings", () => {
     expect(mallocRetainsMemory({ ...plain, ...RETAINING_MALLOC_ENV })).toBe(true);
     expect(trainingRuntimeDefaults({ ...plain, ...RETAINING_MALLOC_ENV })).toEqual({
+      optimizationLevel: "extended",
       memoryPattern: false,
       memoryArena: false,
     });
