@@ -34,7 +34,7 @@ export function engineInfo(): Record<string, string | number> {
     runtime: "ONNX Runtime (onnxruntime-node), CPU execution provider",
     version: runtimeVersion(),
     threads: defaultRuntimeOptions.threads,
-    "graph optimisation level": defaultRuntimeOptions.optimizationLevel,
+    "graph optimisation level": `${defaultRuntimeOptions.optimizationLevel} (${trainingRuntimeDefaults().optimizationLevel} for training steps)`,
     "memory arena": `${defaultRuntimeOptions.memoryArena ? "on" : "off"}${
       trainingRuntimeDefaults().memoryArena === false
         ? " (off for training steps: malloc keeps freed memory)"
