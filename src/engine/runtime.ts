@@ -108,8 +108,9 @@ export function mallocRetainsMemory(env: NodeJS.ProcessEnv = process.env): boole
  * speed, much lower peak RSS on large graphs: docs/results.md, engine notes), and ORT's arena off when
  * malloc retains freed memory (`mallocRetainsMemory`). The arena grows in power-of-two regions and
  * keeps them; for SQUID's 45 M-parameter generator step it held ≈ 4.5 GB of native memory where the
- * step's live values peak at 1.8 GB. Measured with tmp probes of SQUID's training iterations (128 px,
- * batch 16, 6 iterations, machine loaded by a training): process peak RSS 6.06 GB with the arena,
+ * step's live values peak at 1.8 GB. Measured with scripts/step-memory.ts on SQUID's training
+ * iterations (128 px, batch 16, 6 iterations, level "all", machine loaded by a training): process
+ * peak RSS 6.06 GB with the arena,
  * 4.73 GB without it under retaining malloc, generator step 14.6–18.8 s vs 12.0–12.7 s; without
  * retaining malloc the arena-less step is 2.7x slower (page faults of freshly mapped blocks,
  * docs/results.md "SQUID beside PyTorch"), so the arena stays on there. Quiet A/B of SQUID's
@@ -117,9 +118,11 @@ export function mallocRetainsMemory(env: NodeJS.ProcessEnv = process.env): boole
  *
  * Optimisation level "extended" rather than "all": "all" adds ORT's NCHWc layout transforms, whose
  * reordered copies of activations live as long as the backward pass needs them. SQUID's training
- * process (probes as above, 4 iterations): peak RSS 6.06 → 5.08 GB with the arena, 4.73 → 3.99 GB
- * under retaining malloc, generator step unchanged within the load's noise; the reference AE's step
- * at 128/16: "all" 152, "extended" 155 ms (bench:engine --session-options, 2026-12-04).
+ * process (scripts/step-memory.ts as above, 4 iterations): peak RSS 6.06 → 5.08 GB with the arena,
+ * 4.73 → 3.99 GB under retaining malloc, generator step unchanged within the load's noise; quiet
+ * bench:method A/B with retaining malloc 5164 → 4404 MB, iteration 5.03 → 4.04 s (interleaved with
+ * PyTorch in both runs: 0.79x → 0.71x). The reference AE's step (bench:engine --ab, quiet): 128/16
+ * 149.0 → 160.7 ms, 256/16 624.5 → 632.2 ms, peak RSS 392 → 333 MB and 914 → 751 MB.
  */
 export function trainingRuntimeDefaults(env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
   return {
