@@ -30,13 +30,14 @@ import { defaultRuntimeOptions, runtimeVersion, trainingRuntimeDefaults } from "
 
 /** What `anomalyscope info` prints about the engine. */
 export function engineInfo(): Record<string, string | number> {
+  const training = trainingRuntimeDefaults();
   return {
     runtime: "ONNX Runtime (onnxruntime-node), CPU execution provider",
     version: runtimeVersion(),
     threads: defaultRuntimeOptions.threads,
-    "graph optimisation level": `${defaultRuntimeOptions.optimizationLevel} (${trainingRuntimeDefaults().optimizationLevel} for training steps)`,
+    "graph optimisation level": `${defaultRuntimeOptions.optimizationLevel} (${training.optimizationLevel} for training steps)`,
     "memory arena": `${defaultRuntimeOptions.memoryArena ? "on" : "off"}${
-      trainingRuntimeDefaults().memoryArena === false
+      training.memoryArena === false
         ? " (off for training steps: malloc keeps freed memory)"
         : ' (also for training steps; set the malloc variables of README "Training memory" to turn it off there)'
     }`,

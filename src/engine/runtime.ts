@@ -104,14 +104,17 @@ export function mallocRetainsMemory(env: NodeJS.ProcessEnv = process.env): boole
 }
 
 /**
- * Session options of training steps, beside `defaultRuntimeOptions`: ORT's memory pattern off (same
- * speed, much lower peak RSS on large graphs: docs/results.md, engine notes), and ORT's arena off when
- * malloc retains freed memory (`mallocRetainsMemory`). The arena grows in power-of-two regions and
- * keeps them; for SQUID's 45 M-parameter generator step it held ≈ 4.5 GB of native memory where the
- * step's live values peak at 1.8 GB. Measured with scripts/step-memory.ts on SQUID's training
- * iterations (128 px, batch 16, 6 iterations, level "all", machine loaded by a training): process
- * peak RSS 6.06 GB with the arena,
- * 4.73 GB without it under retaining malloc, generator step 14.6–18.8 s vs 12.0–12.7 s; without
+ * Session options of training steps, beside `defaultRuntimeOptions`.
+ *
+ * ORT's memory pattern off: SQUID's faithful steps peaked at 12.0 GB RSS with it and 7.2 GB without,
+ * at the same speed (`npm run bench:method -- --method squid`, 5.08 vs 5.12 s per iteration); reference
+ * AE step, quiet A/B: 128/16 190 vs 185 ms, 256/16 617 vs 623 ms.
+ *
+ * ORT's arena off when malloc retains freed memory (`mallocRetainsMemory`). The arena grows in
+ * power-of-two regions and keeps them; for SQUID's 45 M-parameter generator step it held ≈ 4.5 GB of
+ * native memory where the step's live values peak at 1.8 GB. Measured with scripts/step-memory.ts on
+ * SQUID's training iterations (128 px, batch 16, 6 iterations, level "all", machine loaded by a
+ * training): process peak RSS 6.06 GB with the arena, 4.73 GB without it under retaining malloc, generator step 14.6–18.8 s vs 12.0–12.7 s; without
  * retaining malloc the arena-less step is 2.7x slower (page faults of freshly mapped blocks,
  * docs/results.md "SQUID beside PyTorch"), so the arena stays on there. Quiet A/B of SQUID's
  * iteration (2026-12-04, bench:method, interleaved with PyTorch): 6100 → 5164 MB, 5.56 → 5.03 s.

@@ -428,9 +428,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     cells.push(...bufferCells(binding, outputs));
   });
 
-  // ORT's memory pattern off for training steps [ours, measured]: SQUID's faithful steps peaked at
-  // 12.0 GB RSS with it and 7.2 GB without, at the same speed (`npm run bench:method -- --method squid`,
-  // 5.08 vs 5.12 s per iteration); reference AE step, quiet A/B: 128/16 190 vs 185 ms, 256/16 617 vs 623 ms.
+  // Session settings of training steps, each with its measurement: `trainingRuntimeDefaults`.
   const compiled = await CompiledGraph.create(graph, outputs, {
     ...trainingRuntimeDefaults(),
     ...options.runtime,

@@ -248,8 +248,8 @@ export const vjpRules: Record<string, VjpRule> = {
   Relu: (n, [g]) => [g && T.where(T.greater(n.outputs[0], 0), g, 0)],
   LeakyRelu: (n, [g]) => {
     const alpha = n.attrs.alpha as number;
-    const sign = alpha >= 0 ? n.outputs[0] : n.inputs[0];
-    return [g && T.where(T.greater(sign, 0), g, T.mul(g, alpha))];
+    const maskSource = alpha >= 0 ? n.outputs[0] : n.inputs[0];
+    return [g && T.where(T.greater(maskSource, 0), g, T.mul(g, alpha))];
   },
   Sigmoid: (n, [g]) => {
     const y = n.outputs[0];
