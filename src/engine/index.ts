@@ -10,7 +10,7 @@ export { graphFlops } from "./flops.js";
 export { type DType, Graph, Tensor, trace, withScope } from "./ir.js";
 export { type GraphMemory, graphMemory, WEIGHT_GRADIENT_IM2COL_BYTES } from "./memory.js";
 export { Binding, bind, Module, ModuleGroup, Parameter } from "./module.js";
-export type { GraphOptimizer, ParameterSlot, SlotUpdate } from "./optimizer.js";
+export type { ParameterSlot, StepOptimizer } from "./optimizer.js";
 export { evaluateReference } from "./reference.js";
 export {
   allocate,

@@ -18,8 +18,9 @@ import { currentGraph, type Graph, type Tensor } from "./ir.js";
 
 /**
  * A parameter or buffer. Its values are changed only through this class — `value = array` (training
- * steps swap double buffers, methods replace statistics) or `assign(values)` (loading weights,
- * resuming, initialising) — never by writing into `value` in place: both bump `version`, which is how a
+ * steps swap double-buffered buffers, methods replace statistics) or `assign(values)` (loading weights,
+ * resuming, initialising) — never by writing into `value` in place, except by a training step's
+ * optimiser, which calls `changedInPlace` after each update. All three bump `version`, which is how a
  * function with frozen weights knows to recompile (test/engine/guards.test.ts checks the sources).
  */
 export class Parameter {
@@ -73,6 +74,11 @@ export class Parameter {
     if (next.length !== this.current.length)
       throw new Error(`parameter value has ${next.length} values, expected ${this.current.length}`);
     this.current = next;
+    this.version++;
+  }
+
+  /** Record that a training step's optimiser has updated `value` in place (src/engine/step.ts). */
+  changedInPlace(): void {
     this.version++;
   }
 

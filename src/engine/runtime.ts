@@ -3,11 +3,11 @@
  *
  * `CompiledGraph.create(graph, outputs)` builds one `InferenceSession` for one traced graph (fixed
  * shapes). `run(feeds, into)` passes host arrays without copying them and, when `into` gives output
- * buffers, lets ORT write the results straight into them (used for double-buffered training state,
- * so parameters and optimiser moments are never copied on the JavaScript side). The onnxruntime-node
- * binding still returns every output in a fresh ArrayBuffer it fills natively; for the reference AE's
- * training state (4.14 M floats) that costs 3–5 ms of a ~230 ms step (measured with bench/step-overhead.ts,
- * since folded into `npm run bench:engine`, which reports the step and its `session.run` separately).
+ * buffers, lets ORT write the results straight into them (used for double-buffered buffers such as
+ * batch-norm statistics). The onnxruntime-node binding still returns every output in a fresh
+ * ArrayBuffer it fills natively, which is why training steps output gradients and leave the optimiser's
+ * update to the host (src/engine/optimizer.ts). `npm run bench:engine` reports each training step and
+ * its `session.run` separately.
  */
 import { availableParallelism } from "node:os";
 import ort from "onnxruntime-node";

@@ -2,23 +2,23 @@
  * Training steps and inference functions: the contract the trainer and every method use.
  *
  * `compileStep` traces forward + loss (`build`), differentiates the loss with respect to the trainable
- * parameters, appends the optimiser's update, compiles the whole step to one ONNX Runtime session and
- * returns a `TrainingStep`. Per step, the graph reads
+ * parameters, compiles the whole step to one ONNX Runtime session and returns a `TrainingStep`. Per
+ * step, the graph reads
  *   - the per-step feeds (`inputs`: batch, random masks, ...),
  *   - every parameter and buffer of `modules` (`Parameter.value`, bound by path),
- *   - the optimiser's moments (held by the step) and its scalar inputs (learning rate and host-computed
- *     quantities of the step count, so schedules and resuming need no recompilation),
- * and writes the loss, the extra outputs, and the next values of the trained parameters, the moments
- * and the buffers recorded with `Module.update` (batch-norm running statistics, queues).
+ * and writes the loss, the extra outputs, the gradients of the trained parameters and the next values
+ * of the buffers recorded with `Module.update` (batch-norm running statistics, queues). The graph also
+ * outputs one finiteness flag over the loss and every gradient. When it holds, the optimiser updates
+ * the parameters and its moments (held by the step) in place on the host (src/engine/optimizer.ts says
+ * why not in the graph) and each parameter's version is bumped; otherwise `NonFiniteError` names the
+ * loss, or the first parameter whose gradient is not finite, and every parameter, moment and buffer
+ * stays as it was.
  *
- * State is double-buffered: each piece of state has a second array of the same size into which ONNX
- * Runtime writes the next value; after the run the two arrays swap roles (`Parameter.value` becomes the
- * new array, the old one becomes the next run's target). Nothing is copied on the JavaScript side and
- * nothing is allocated per step. Because `Parameter.value` is read at every run, two steps that share
- * modules (a GAN's discriminator and generator steps) see each other's updates. The graph also
- * outputs one finiteness flag over the loss and every gradient, checked before the swap: a non-finite
- * loss or gradient throws `NonFiniteError` (naming the loss, or the first parameter whose gradient is
- * not finite) and leaves every parameter, moment and buffer as it was.
+ * Buffers are double-buffered: each has a second array of the same size into which ONNX Runtime
+ * writes the next value; after the run the two arrays swap roles (`Parameter.value` becomes the new
+ * array, the old one becomes the next run's target). Parameters, moments and buffers are never copied
+ * on the JavaScript side. Because `Parameter.value` is read at every run, two steps that share modules
+ * (a GAN's discriminator and generator steps) see each other's updates.
  *
  * `compileFunction` is the inference counterpart (no gradients, no optimiser), compiled once per batch
  * size (a last partial batch compiles a second shape), with the weights embedded when its modules are
@@ -32,7 +32,7 @@ import { exportBatchPolymorphic } from "./export.js";
 import { foldConvTransposeAffine } from "./fold.js";
 import { type DType, type Tensor, trace, withScope } from "./ir.js";
 import { type Binding, bind, type Module, type Parameter } from "./module.js";
-import type { GraphOptimizer } from "./optimizer.js";
+import type { ParameterSlot, StepOptimizer } from "./optimizer.js";
 import {
   allocate,
   CompiledGraph,
@@ -85,7 +85,7 @@ export interface StepOptions<I extends InputSpecs> {
   inputs: I;
   /** Traced forward and loss. Runs once, at compile time, in the modules' current train/eval mode. */
   build: (inputs: InputTensors<I>) => StepGraph;
-  optimizer: GraphOptimizer;
+  optimizer: StepOptimizer;
   /** Parameters the optimiser updates (default: every trainable parameter of `modules`). */
   trainable?: readonly Parameter[];
   runtime?: RuntimeOptions;
@@ -104,8 +104,8 @@ export interface StepResult {
 export type OptimizerState = Record<string, Float32Array>;
 
 /**
- * One piece of double-buffered state: read from `current()` as graph input `input`, written by the
- * graph as output `output` into `spare`, then swapped in with `replace`.
+ * One double-buffered buffer: read from `current()` as graph input `input`, written by the graph as
+ * output `output` into `spare`, then swapped in with `replace`.
  */
 interface StateCell {
   input: string;
@@ -129,19 +129,11 @@ function parameterCell(p: Parameter, input: string, output: string): StateCell {
   };
 }
 
-/** State held by the step itself (optimiser moments), zero-initialised. */
-function ownedCell(input: string, size: number): StateCell {
-  let current: Float32Array = new Float32Array(size);
-  return {
-    input,
-    output: `next.${input}`,
-    size,
-    current: () => current,
-    replace: (next) => {
-      current = next;
-    },
-    spare: new Float32Array(size),
-  };
+/** A trained parameter: its gradient's graph output and its optimiser state (zero-initialised). */
+interface TrainedParameter {
+  parameter: Parameter;
+  gradOutput: string;
+  state: Float32Array[];
 }
 
 /** Graph input names of every bound parameter and buffer. */
@@ -218,7 +210,6 @@ function bufferCells(binding: Binding, outputs: Record<string, Tensor>): StateCe
 export class TrainingStep<I extends InputSpecs> {
   private running = false;
   private completed = 0;
-  private readonly scalarFeeds: Record<string, Float32Array>;
   private readonly lossBuffer = new Float32Array(1);
   private readonly finiteBuffer = new Uint8Array(1);
   private checksBuffer: Float32Array | undefined;
@@ -227,19 +218,17 @@ export class TrainingStep<I extends InputSpecs> {
   constructor(
     readonly name: string,
     private readonly compiled: CompiledGraph,
-    private readonly optimizer: GraphOptimizer,
+    private readonly optimizer: StepOptimizer,
     private readonly bound: BoundState,
     private readonly cells: readonly StateCell[],
-    private readonly moments: ReadonlyMap<string, StateCell>,
+    private readonly trained: readonly TrainedParameter[],
+    /** Each optimiser state array, keyed as in `OptimizerState`. */
+    private readonly moments: ReadonlyMap<string, Float32Array>,
     private readonly extraBuffers: Record<string, HostArray>,
     private readonly extraNames: Record<string, string>,
     /** Graph input names of the trained parameters, in the order of the gradient checks. */
     private readonly checkedNames: readonly string[],
-  ) {
-    this.scalarFeeds = Object.fromEntries(
-      optimizer.scalarNames.map((n) => [`optimizer.${n}`, new Float32Array(1)]),
-    );
-  }
+  ) {}
 
   /** Number of completed optimiser updates (the next update is number `stepCount + 1`). */
   get stepCount(): number {
@@ -267,12 +256,7 @@ export class TrainingStep<I extends InputSpecs> {
     this.running = true;
     try {
       const lr = options.lr ?? this.optimizer.lr;
-      const scalars = this.optimizer.scalars(this.completed + 1, lr);
-      for (const [name, value] of Object.entries(scalars)) this.scalarFeeds[`optimizer.${name}`][0] = value;
-      const allFeeds: Record<string, HostArray> = {
-        ...(feeds as Record<string, HostArray>),
-        ...this.scalarFeeds,
-      };
+      const allFeeds: Record<string, HostArray> = { ...(feeds as Record<string, HostArray>) };
       this.checksBuffer ??= new Float32Array(this.checkedNames.length + 1);
       const into: Record<string, HostArray> = {
         loss: this.lossBuffer,
@@ -281,10 +265,19 @@ export class TrainingStep<I extends InputSpecs> {
       };
       for (const [output, buffer] of Object.entries(this.extraBuffers)) into[output] = buffer;
       prepareState(this.bound, this.cells, allFeeds, into);
-      await this.compiled.run(allFeeds, into);
+      // Gradients are taken from the binding's fresh output arrays (it returns one per output even
+      // when it has written into a given buffer), so no gradient array is kept between steps.
+      const results = await this.compiled.run(allFeeds, into);
       const loss = this.lossBuffer[0];
       if (!this.finiteBuffer[0]) this.throwNonFinite(loss);
       commitCells(this.cells);
+      const slots: ParameterSlot[] = this.trained.map(({ parameter, gradOutput, state }) => ({
+        values: parameter.value,
+        grad: results[gradOutput] as Float32Array,
+        state,
+      }));
+      this.optimizer.update(slots, this.completed + 1, lr);
+      for (const { parameter } of this.trained) parameter.changedInPlace();
       this.completed++;
       const outputs: Record<string, HostArray> = {};
       for (const [name, output] of Object.entries(this.extraNames)) outputs[name] = this.extraBuffers[output];
@@ -311,7 +304,7 @@ export class TrainingStep<I extends InputSpecs> {
   /** A copy of the optimiser state (moments and step count) for checkpoints. */
   optimizerState(): OptimizerState {
     const state: OptimizerState = { step: Float32Array.of(this.completed) };
-    for (const [key, cell] of this.moments) state[key] = cell.current().slice();
+    for (const [key, moment] of this.moments) state[key] = moment.slice();
     return state;
   }
 
@@ -323,12 +316,12 @@ export class TrainingStep<I extends InputSpecs> {
     for (const key of Object.keys(state))
       if (key !== "step" && !this.moments.has(key))
         throw new Error(`optimiser state: unknown tensor "${key}" for step "${this.name}"`);
-    for (const [key, cell] of this.moments) {
+    for (const [key, moment] of this.moments) {
       const saved = state[key];
       if (!saved) throw new Error(`optimiser state: tensor "${key}" is missing`);
-      if (saved.length !== cell.size)
-        throw new Error(`optimiser state: "${key}" has ${saved.length} values, expected ${cell.size}`);
-      cell.current().set(saved);
+      if (saved.length !== moment.length)
+        throw new Error(`optimiser state: "${key}" has ${saved.length} values, expected ${moment.length}`);
+      moment.set(saved);
     }
     this.completed = step;
   }
@@ -361,7 +354,8 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
   const { optimizer } = options;
   const outputs: Record<string, Tensor> = {};
   const cells: StateCell[] = [];
-  const moments = new Map<string, StateCell>();
+  const trained: TrainedParameter[] = [];
+  const moments = new Map<string, Float32Array>();
   const extraNames: Record<string, string> = {};
   const checkedNames: string[] = [];
 
@@ -393,16 +387,16 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     }
     const values = trainable.map((p) => binding.tensors.get(p)!);
     const grads = grad(built.loss, values);
-    const scalars = Object.fromEntries(optimizer.scalarNames.map((n) => [n, T.input(`optimizer.${n}`, [])]));
-    const slots = trainable.map((p, i) => {
-      const paramName = binding.names.get(p)!;
+    trainable.forEach((p, i) => {
+      const name = binding.names.get(p)!;
+      const gradOutput = `grad.${name}`;
+      outputs[gradOutput] = grads[i];
       const state = optimizer.stateNames.map((stateName) => {
-        const key = `${stateName}/${paramName}`;
-        const cell = ownedCell(`optimizer.${key}`, p.size);
-        moments.set(key, cell);
-        return T.input(cell.input, p.shape);
+        const moment = new Float32Array(p.size);
+        moments.set(`${stateName}/${name}`, moment);
+        return moment;
       });
-      return { value: values[i], grad: grads[i], state };
+      trained.push({ parameter: p, gradOutput, state });
     });
     withScope("finiteness", () => {
       // One read of each gradient: its sum is NaN or ±∞ when an entry is, and s·0 is 0 only for a
@@ -414,17 +408,6 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
       outputs[CHECKS_OUTPUT] = perTensor;
     });
     checkedNames.push(...trainable.map((p) => binding.names.get(p)!));
-    const updates = withScope("optimizer", () => optimizer.update(slots, scalars));
-    trainable.forEach((p, i) => {
-      const name = binding.names.get(p)!;
-      outputs[`next.${name}`] = updates[i].value;
-      cells.push(parameterCell(p, name, `next.${name}`));
-      optimizer.stateNames.forEach((stateName, k) => {
-        const cell = moments.get(`${stateName}/${name}`)!;
-        outputs[cell.output] = updates[i].state[k];
-        cells.push(cell);
-      });
-    });
     cells.push(...bufferCells(binding, outputs));
   });
 
@@ -444,6 +427,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     optimizer,
     bound,
     cells,
+    trained,
     moments,
     extraBuffers,
     extraNames,

@@ -1,21 +1,20 @@
 /**
- * Optimisers that run inside the traced training graph (docs/engine.md §3.4): Adam with PyTorch's
- * semantics (classic L2 `weightDecay` added to the gradient, bias correction with the step count),
- * AdamW (decoupled decay), SGD with momentum (optionally Nesterov), optional clipping of the global
- * gradient norm, and the cosine learning-rate schedule computed on the host.
+ * Optimisers of training steps (docs/engine.md §3.4; applied on the host after each step graph run,
+ * src/engine/optimizer.ts says why): Adam with PyTorch's semantics (classic L2 `weightDecay` added to
+ * the gradient, bias correction with the step count), AdamW (decoupled decay), SGD with momentum
+ * (optionally Nesterov), optional clipping of the global gradient norm, and the cosine learning-rate
+ * schedule.
  *
- * An optimiser never holds tensors. Given each trainable parameter's tensor, its gradient and its
- * state tensors (graph inputs: one per name in `stateNames`, e.g. Adam's first and second moments), it
- * returns the updated parameter and state tensors. Everything that changes from step to step (the
- * learning rate and quantities derived from the step count, such as Adam's bias corrections) enters as
- * scalar graph inputs whose values `scalars(step, lr)` computes on the host in float64, as PyTorch does
- * with Python floats, so schedules and resuming need no recompilation.
+ * An optimiser holds no arrays: the step passes each trainable parameter's values, gradient and state
+ * arrays (`stateNames`, e.g. Adam's first and second moments), and the update changes values and
+ * state in place in one pass per parameter. Written by hand: the rule is a few lines per optimiser and
+ * a fused loop reads each array once. Arithmetic is in float64 and stored as float32 (PyTorch computes
+ * the same expressions in float32, so results agree to float32 rounding); quantities of the step count
+ * (bias corrections) are computed in float64, as PyTorch does with Python floats.
  */
-import * as T from "../engine/api.js";
-import type { Tensor } from "../engine/ir.js";
-import type { GraphOptimizer, ParameterSlot, SlotUpdate } from "../engine/optimizer.js";
+import type { ParameterSlot, StepOptimizer } from "../engine/optimizer.js";
 
-export type { ParameterSlot, SlotUpdate };
+export type { ParameterSlot };
 
 export interface ClipOptions {
   /** Clip the gradients' global L2 norm to this value before the update (PyTorch clip_grad_norm_). */
@@ -23,23 +22,19 @@ export interface ClipOptions {
 }
 
 /**
- * Scale `grads` so their global L2 norm is at most `maxNorm` (PyTorch `clip_grad_norm_`: factor
- * min(1, maxNorm / (norm + 1e-6))).
+ * The factor that brings the global L2 norm of `grads` to at most `maxNorm` (PyTorch
+ * `clip_grad_norm_`: min(1, maxNorm / (norm + 1e-6))).
  */
-export function clipGradNorm(grads: readonly Tensor[], maxNorm: number): Tensor[] {
+export function clipFactor(grads: readonly Float32Array[], maxNorm: number): number {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: the maximum norm must be positive, got ${maxNorm}`);
-  if (grads.length === 0) return [];
-  const squares = grads.map((g) => T.sum(T.square(g)));
-  const total = T.sqrt(squares.reduce((a, b) => T.add(a, b)));
-  const factor = T.minimum(T.div(maxNorm, T.add(total, 1e-6)), 1);
-  return grads.map((g) => T.mul(g, factor));
+  let squares = 0;
+  for (const g of grads) for (let i = 0; i < g.length; i++) squares += g[i] * g[i];
+  return Math.min(maxNorm / (Math.sqrt(squares) + 1e-6), 1);
 }
 
-export abstract class Optimizer implements GraphOptimizer {
-  /** Names of the per-parameter state tensors (zero-initialised, same shape as the parameter). */
+export abstract class Optimizer implements StepOptimizer {
+  /** Names of the per-parameter state arrays (zero-initialised, same size as the parameter). */
   abstract readonly stateNames: readonly string[];
-  /** Names of the scalar graph inputs this optimiser reads. */
-  abstract readonly scalarNames: readonly string[];
 
   constructor(
     /** The default learning rate (a step may override it per run). */
@@ -47,28 +42,31 @@ export abstract class Optimizer implements GraphOptimizer {
     readonly clip: ClipOptions = {},
   ) {
     if (!(lr >= 0)) throw new Error(`learning rate must be non-negative, got ${lr}`);
+    if (clip.clipGradNorm !== undefined && !(clip.clipGradNorm > 0))
+      throw new Error(`clipGradNorm: the maximum norm must be positive, got ${clip.clipGradNorm}`);
   }
 
-  /** Values of the scalar inputs for update number `step` (1-based) at learning rate `lr`. */
-  abstract scalars(step: number, lr: number): Record<string, number>;
+  /** The update rule; each gradient is to be multiplied by `gradScale` (clipping) before use. */
+  protected abstract apply(
+    slots: readonly ParameterSlot[],
+    step: number,
+    lr: number,
+    gradScale: number,
+  ): void;
 
-  /** The update rule for already clipped gradients. */
-  protected abstract apply(slots: readonly ParameterSlot[], scalars: Record<string, Tensor>): SlotUpdate[];
-
-  /** Updated parameters and state for all slots, clipping the global gradient norm if configured. */
-  update(slots: readonly ParameterSlot[], scalars: Record<string, Tensor>): SlotUpdate[] {
-    for (const name of this.scalarNames)
-      if (!scalars[name]) throw new Error(`optimiser scalar input "${name}" is missing`);
+  /** Update every slot in place, clipping the global gradient norm first if configured. */
+  update(slots: readonly ParameterSlot[], step: number, lr: number): void {
+    if (!(Number.isInteger(step) && step >= 1))
+      throw new Error(`optimiser step must be 1, 2, ..., got ${step}`);
     const maxNorm = this.clip.clipGradNorm;
-    if (maxNorm === undefined) return this.apply(slots, scalars);
-    const clipped = clipGradNorm(
-      slots.map((s) => s.grad),
-      maxNorm,
-    );
-    return this.apply(
-      slots.map((s, i) => ({ ...s, grad: clipped[i] })),
-      scalars,
-    );
+    const scale =
+      maxNorm === undefined
+        ? 1
+        : clipFactor(
+            slots.map((s) => s.grad),
+            maxNorm,
+          );
+    this.apply(slots, step, lr, scale);
   }
 }
 
@@ -82,7 +80,6 @@ export interface AdamOptions extends ClipOptions {
 /** Shared Adam/AdamW maths: moments, bias correction, the parameter step. */
 abstract class AdamBase extends Optimizer {
   readonly stateNames = ["exp_avg", "exp_avg_sq"] as const;
-  readonly scalarNames = ["lr", "step_size", "bias_correction2_sqrt"] as const;
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
@@ -96,28 +93,27 @@ abstract class AdamBase extends Optimizer {
       if (!(b >= 0 && b < 1)) throw new Error(`Adam betas must be in [0, 1), got ${b}`);
   }
 
-  scalars(step: number, lr: number): Record<string, number> {
-    const [beta1, beta2] = this.betas;
-    return {
-      lr,
-      step_size: lr / (1 - beta1 ** step),
-      bias_correction2_sqrt: Math.sqrt(1 - beta2 ** step),
-    };
-  }
+  /** L2 decay added to the gradient (Adam) and the factor the values are multiplied by first (AdamW). */
+  protected abstract decay(lr: number): { l2: number; shrink: number };
 
-  /** One Adam step of `value` with gradient `grad` (no weight decay here). */
-  protected adamStep(
-    value: Tensor,
-    grad: Tensor,
-    [m, v]: Tensor[],
-    scalars: Record<string, Tensor>,
-  ): SlotUpdate {
+  protected apply(slots: readonly ParameterSlot[], step: number, lr: number, gradScale: number): void {
     const [beta1, beta2] = this.betas;
-    const nextM = T.add(T.mul(m, beta1), T.mul(grad, 1 - beta1));
-    const nextV = T.add(T.mul(v, beta2), T.mul(T.square(grad), 1 - beta2));
-    const denom = T.add(T.div(T.sqrt(nextV), scalars.bias_correction2_sqrt), this.eps);
-    const next = T.sub(value, T.mul(T.div(nextM, denom), scalars.step_size));
-    return { value: next, state: [nextM, nextV] };
+    const stepSize = lr / (1 - beta1 ** step);
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+    const { l2, shrink } = this.decay(lr);
+    const eps = this.eps;
+    for (const { values, grad, state } of slots) {
+      const [m, v] = state;
+      for (let i = 0; i < values.length; i++) {
+        const p = values[i];
+        const g = grad[i] * gradScale + l2 * p;
+        const nextM = beta1 * m[i] + (1 - beta1) * g;
+        const nextV = beta2 * v[i] + (1 - beta2) * g * g;
+        m[i] = nextM;
+        v[i] = nextV;
+        values[i] = p * shrink - (stepSize * m[i]) / (Math.sqrt(v[i]) / biasCorrection2Sqrt + eps);
+      }
+    }
   }
 }
 
@@ -127,11 +123,8 @@ export class Adam extends AdamBase {
     super(options, 0);
   }
 
-  protected apply(slots: readonly ParameterSlot[], scalars: Record<string, Tensor>): SlotUpdate[] {
-    return slots.map(({ value, grad, state }) => {
-      const g = this.weightDecay ? T.add(grad, T.mul(value, this.weightDecay)) : grad;
-      return this.adamStep(value, g, state, scalars);
-    });
+  protected decay(): { l2: number; shrink: number } {
+    return { l2: this.weightDecay, shrink: 1 };
   }
 }
 
@@ -141,11 +134,8 @@ export class AdamW extends AdamBase {
     super(options, 1e-2);
   }
 
-  protected apply(slots: readonly ParameterSlot[], scalars: Record<string, Tensor>): SlotUpdate[] {
-    return slots.map(({ value, grad, state }) => {
-      const decayed = this.weightDecay ? T.mul(value, T.sub(1, T.mul(scalars.lr, this.weightDecay))) : value;
-      return this.adamStep(decayed, grad, state, scalars);
-    });
+  protected decay(lr: number): { l2: number; shrink: number } {
+    return { l2: 0, shrink: 1 - lr * this.weightDecay };
   }
 }
 
@@ -162,7 +152,6 @@ export interface SGDOptions extends ClipOptions {
  */
 export class SGD extends Optimizer {
   readonly stateNames: readonly string[];
-  readonly scalarNames = ["lr"] as const;
   readonly momentum: number;
   readonly weightDecay: number;
   readonly nesterov: boolean;
@@ -176,18 +165,20 @@ export class SGD extends Optimizer {
     this.stateNames = this.momentum ? ["momentum_buffer"] : [];
   }
 
-  scalars(_step: number, lr: number): Record<string, number> {
-    return { lr };
-  }
-
-  protected apply(slots: readonly ParameterSlot[], scalars: Record<string, Tensor>): SlotUpdate[] {
-    return slots.map(({ value, grad, state }) => {
-      const g = this.weightDecay ? T.add(grad, T.mul(value, this.weightDecay)) : grad;
-      if (!this.momentum) return { value: T.sub(value, T.mul(g, scalars.lr)), state: [] };
-      const buffer = T.add(T.mul(state[0], this.momentum), g);
-      const direction = this.nesterov ? T.add(g, T.mul(buffer, this.momentum)) : buffer;
-      return { value: T.sub(value, T.mul(direction, scalars.lr)), state: [buffer] };
-    });
+  protected apply(slots: readonly ParameterSlot[], _step: number, lr: number, gradScale: number): void {
+    const { momentum, nesterov, weightDecay } = this;
+    for (const { values, grad, state } of slots) {
+      const buffer = state[0];
+      for (let i = 0; i < values.length; i++) {
+        const g = grad[i] * gradScale + weightDecay * values[i];
+        if (!momentum) {
+          values[i] -= lr * g;
+          continue;
+        }
+        buffer[i] = momentum * buffer[i] + g;
+        values[i] -= lr * (nesterov ? g + momentum * buffer[i] : buffer[i]);
+      }
+    }
   }
 }
 

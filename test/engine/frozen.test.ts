@@ -52,7 +52,7 @@ describe("frozen inference functions", () => {
     await frozen.release();
   });
 
-  it("see the weights of an even number of double-buffered training steps (same arrays, new values)", async () => {
+  it("see the weights of training steps that kept the arrays (in-place updates, two buffer swaps)", async () => {
     const model = new ConvAutoencoder(new Random(4));
     const images = Float32Array.from({ length: 2 * 32 * 32 }, (_, i) => ((i * 53) % 97) / 97);
     const step = await compileStep({

@@ -1,9 +1,9 @@
 /**
- * Memory: after a warm-up, 200 training steps do not grow the resident set (state is double-buffered,
- * outputs are written into pre-allocated arrays, and nothing native is leaked per run). Runs in its
+ * Memory: after a warm-up, 200 training steps do not grow the resident set (parameters and moments
+ * are updated in place, buffers double-buffered, and nothing native is leaked per run). Runs in its
  * own test file so other tests' allocations do not disturb the measurement; garbage is collected
- * before each reading (the ONNX Runtime binding returns each output in a fresh ArrayBuffer, which is
- * garbage, not growth).
+ * before each reading (the ONNX Runtime binding returns each output, the gradients among them, in a
+ * fresh ArrayBuffer, which is garbage, not growth).
  */
 import v8 from "node:v8";
 import vm from "node:vm";

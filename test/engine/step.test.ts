@@ -1,7 +1,7 @@
 /**
  * Training steps: one Adam step of a small conv autoencoder equals an independent float64 computation
- * (reference executor for the gradients, Adam written out here), the model trains, state is
- * double-buffered (no copies, no per-step arrays), buffer updates are fed back, a NaN loss throws and
+ * (reference executor for the gradients, Adam written out here), the model trains, parameters are
+ * updated in place and buffers double-buffered (no copies, no per-step arrays), buffer updates are fed back, a NaN loss throws and
  * changes nothing, optimiser state round-trips exactly, steps sharing modules see each other's
  * updates, and compiled functions handle a second batch size.
  */
@@ -121,23 +121,34 @@ describe("compileStep", () => {
     await step.release();
   });
 
-  it("double-buffers parameters: Parameter.value alternates between two arrays, no copies", async () => {
+  it("updates trained parameters in place (version bumped each step) and double-buffers buffers, no copies", async () => {
     const model = new SmallAE(3);
     const step = await aeStep(model);
     const batch = images(30, N, 1, SIZE);
-    const seen = model.namedState().map(([, p]) => [p.value]);
+    const state = model.namedState().map(([, p]) => p);
+    expect(state.some((p) => p.trainable) && state.some((p) => !p.trainable)).toBe(true);
+    const seen = state.map((p) => [p.value]);
+    const initial = state.map((p) => p.value.slice());
+    const versions = state.map((p) => p.version);
     for (let i = 0; i < 4; i++) {
       await step.run({ images: batch });
-      model.namedState().forEach(([, p], k) => {
+      state.forEach((p, k) => {
         seen[k].push(p.value);
       });
     }
-    for (const history of seen) {
-      expect(history[0]).not.toBe(history[1]);
-      expect(history[2]).toBe(history[0]);
-      expect(history[3]).toBe(history[1]);
-      expect(history[4]).toBe(history[0]);
-    }
+    state.forEach((p, k) => {
+      const history = seen[k];
+      expect(p.version).toBe(versions[k] + 4);
+      if (p.trainable) {
+        for (const array of history) expect(array).toBe(history[0]);
+        expect(p.value).not.toEqual(initial[k]);
+      } else {
+        expect(history[0]).not.toBe(history[1]);
+        expect(history[2]).toBe(history[0]);
+        expect(history[3]).toBe(history[1]);
+        expect(history[4]).toBe(history[0]);
+      }
+    });
     await step.release();
   });
 
