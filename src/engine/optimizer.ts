@@ -11,9 +11,9 @@
  * into a preallocated one, so an in-graph update holds the state three times at the end of a step
  * (current values and moments, their next values, the binding's copies) and pays for copying all of
  * it. SQUID's generator step (45 M parameters) outputs 515 MB that way against 176 MB of gradients;
- * the memory probe (scripts/step-memory.ts, retaining malloc) measured the process peak at 3984 MB
- * with the update in the graph and 3492 MB with gradients as outputs (docs/results.md, "SQUID beside
- * PyTorch", round 4). What §3.4 asks of the in-graph design still holds: the learning rate and the
+ * the memory probe (scripts/step-memory.ts) measured the process peak at 3984 MB with the update in
+ * the graph and 3429 MB with it here under retaining malloc, 5080 and 4220 MB with ORT's arena
+ * (docs/results.md, "SQUID beside PyTorch", round 4). What §3.4 asks of the in-graph design still holds: the learning rate and the
  * step count are arguments of each update, so schedules and resuming need no recompilation.
  */
 

@@ -14,7 +14,7 @@
  * than the training step keeps this generic (the training step is built inside each method); training
  * is then bounded as
  *   batch · 2 · (all forward values)        the values kept for the backward pass and their gradients
- *   + 8 · parameter bytes                   value, next value, gradient, two Adam moments double-buffered
+ *   + 5 · parameter bytes                   value, gradient and the binding's copy of it, two Adam moments
  *   + 2 · largest im2col buffer             forward and backward unfolding
  *   + the weight gradients' im2col          batch · largest im2col, at most one 64 MB chunk
  *   + 3 · batch of images                   the prefetched batches,
@@ -114,7 +114,7 @@ export function estimateMemory(method: MethodDefinition, config: object, needs: 
   const { counts: c, tracedAt } = counts(method, config, needs.imageSize, needs.channels, limit);
   const image = 4 * needs.channels * needs.imageSize ** 2;
   const activations = needs.batchSize * (needs.training ? 2 * c.values : c.peakLive);
-  const weights = (needs.training ? 8 : 2) * c.parameters + c.constants;
+  const weights = (needs.training ? 5 : 2) * c.parameters + c.constants;
   const im2col = needs.training
     ? 2 * c.im2col + Math.min(WEIGHT_GRADIENT_IM2COL_BYTES, needs.batchSize * c.im2col)
     : c.im2col;
