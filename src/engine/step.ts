@@ -129,9 +129,13 @@ function parameterCell(p: Parameter, input: string, output: string): StateCell {
   };
 }
 
-/** A trained parameter: its gradient's graph output and its optimiser state (zero-initialised). */
+/**
+ * A trained parameter: its graph input name, its gradient's graph output and its optimiser state
+ * (zero-initialised). The step lists them in the order of the gradient checks.
+ */
 interface TrainedParameter {
   parameter: Parameter;
+  name: string;
   gradOutput: string;
   state: Float32Array[];
 }
@@ -226,8 +230,6 @@ export class TrainingStep<I extends InputSpecs> {
     private readonly moments: ReadonlyMap<string, Float32Array>,
     private readonly extraBuffers: Record<string, HostArray>,
     private readonly extraNames: Record<string, string>,
-    /** Graph input names of the trained parameters, in the order of the gradient checks. */
-    private readonly checkedNames: readonly string[],
   ) {}
 
   /** Number of completed optimiser updates (the next update is number `stepCount + 1`). */
@@ -257,7 +259,7 @@ export class TrainingStep<I extends InputSpecs> {
     try {
       const lr = options.lr ?? this.optimizer.lr;
       const allFeeds: Record<string, HostArray> = { ...(feeds as Record<string, HostArray>) };
-      this.checksBuffer ??= new Float32Array(this.checkedNames.length + 1);
+      this.checksBuffer ??= new Float32Array(this.trained.length + 1);
       const into: Record<string, HostArray> = {
         loss: this.lossBuffer,
         [FINITE_OUTPUT]: this.finiteBuffer,
@@ -293,7 +295,7 @@ export class TrainingStep<I extends InputSpecs> {
     if (!Number.isFinite(loss))
       throw new NonFiniteError(`loss of step "${this.name}"`, `(${loss} at update ${update})`);
     const index = this.checksBuffer!.findIndex((check, i) => i > 0 && check !== 0);
-    const parameter = this.checkedNames[index - 1];
+    const parameter = this.trained[index - 1].name;
     throw new NonFiniteError(
       `gradient of "${parameter}" in step "${this.name}"`,
       `(at update ${update}; loss ${loss}; nothing was updated)`,
@@ -357,7 +359,6 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
   const trained: TrainedParameter[] = [];
   const moments = new Map<string, Float32Array>();
   const extraNames: Record<string, string> = {};
-  const checkedNames: string[] = [];
 
   let bound: BoundState = [];
   const { graph } = trace(() => {
@@ -396,7 +397,7 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
         moments.set(`${stateName}/${name}`, moment);
         return moment;
       });
-      trained.push({ parameter: p, gradOutput, state });
+      trained.push({ parameter: p, name, gradOutput, state });
     });
     withScope("finiteness", () => {
       // One read of each gradient: its sum is NaN or ±∞ when an entry is, and s·0 is 0 only for a
@@ -407,7 +408,6 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
       outputs[FINITE_OUTPUT] = T.equal(T.sum(perTensor), 0);
       outputs[CHECKS_OUTPUT] = perTensor;
     });
-    checkedNames.push(...trainable.map((p) => binding.names.get(p)!));
     cells.push(...bufferCells(binding, outputs));
   });
 
@@ -431,7 +431,6 @@ export async function compileStep<I extends InputSpecs>(options: StepOptions<I>)
     moments,
     extraBuffers,
     extraNames,
-    checkedNames,
   );
   for (const observer of stepObservers) observer(step as unknown as TrainingStep<InputSpecs>);
   return step;
