@@ -104,6 +104,29 @@ export function mallocRetainsMemory(env: NodeJS.ProcessEnv = process.env): boole
 }
 
 /**
+ * ORT graph transformers a training step that recomputes activations (autodiff/grad.ts `recompute`)
+ * runs without, as session configuration entries (`recomputeSessionConfig`).
+ *
+ * CommonSubexpressionElimination would merge the backward pass's recomputed values
+ * (autodiff/rules.ts `recomputeRules`) back into the forward's, which then live until the backward
+ * reads them. GatherSliceToSplitFusion turns the batch-chunk slices of a weight gradient's input and
+ * cotangent (autodiff/rules.ts `matMulWeightGrad`) into one Split that copies every chunk at once,
+ * where each Slice copies one chunk just before its product. SQUID's training process
+ * (scripts/step-memory.ts, 128 px, batch 16, 2 iterations, retaining malloc; 2026-12-04): peak RSS
+ * 3442 MB with both, 3372 MB without the fusion, 3070 MB without both and with recomputation. Without
+ * recomputation the reference AE's step is faster with both (below `RECOMPUTE_ABOVE_BYTES` in step.ts).
+ */
+export const RECOMPUTE_DISABLED_OPTIMIZERS: readonly string[] = [
+  "CommonSubexpressionElimination",
+  "GatherSliceToSplitFusion",
+];
+
+/** Session configuration entries of a training step that recomputes activations. */
+export function recomputeSessionConfig(): Record<string, string> {
+  return { "optimization.disable_specified_optimizers": RECOMPUTE_DISABLED_OPTIMIZERS.join(";") };
+}
+
+/**
  * Session options of training steps, beside `defaultRuntimeOptions`.
  *
  * ORT's memory pattern off: SQUID's faithful steps peaked at 12.0 GB RSS with it and 7.2 GB without,

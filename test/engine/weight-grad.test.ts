@@ -1,20 +1,24 @@
 /**
- * The im2col + MatMul weight gradient of ungrouped convolutions when the im2col exceeds its size
- * bound: built in batch chunks (here 4 + 4 + 2 images) whose partial gradients are summed, equal to a
+ * The im2col + MatMul weight gradient of ungrouped convolutions when the im2col exceeds its chunk
+ * size (`IM2COL_CHUNK_ELEMENTS`): built in batch chunks (here 4 + 4 + 2 images, each image's im2col a
+ * quarter of a chunk) whose partial gradients are summed, equal to a
  * direct summation. (Small geometries of both weight-gradient forms are checked against finite
  * differences in vjp.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import * as T from "../../src/engine/api.js";
 import { grad } from "../../src/engine/autodiff/grad.js";
+import { IM2COL_CHUNK_ELEMENTS } from "../../src/engine/autodiff/rules.js";
 import { trace } from "../../src/engine/ir.js";
 import { CompiledGraph } from "../../src/engine/runtime.js";
 import { Random } from "../../src/util/random.js";
 
 describe("chunked weight gradient", () => {
   it("sums the chunks' partial gradients to the direct Σ dy · x over the whole batch", async () => {
-    const [n, c, m, s, k] = [10, 64, 2, 64, 4];
+    const [n, c, m, s, k] = [10, 16, 2, 64, 4];
     const out = s + 2 - k + 1; // stride 1, pad 1
+    const perImage = c * k * k * out * out;
+    expect(Math.ceil((n * perImage) / IM2COL_CHUNK_ELEMENTS)).toBe(3);
     const { graph, result } = trace(() => {
       const x = T.input("x", [n, c, s, s]);
       const w = T.input("w", [m, c, k, k]);

@@ -122,6 +122,17 @@ function groupedWeightGrad(input: Tensor, kernelLike: Tensor, geometry: WeightGr
 export const MAX_IM2COL_ELEMENTS = 2 ** 24;
 
 /**
+ * Elements of the im2col one batch chunk aims at (16 MB; a chunk holds at least one image) [ours].
+ * ONNX Runtime's allocation planner keeps a dead value's buffer for the next value of the same shape,
+ * so a chunk's im2col buffer stays allocated from its layer until a layer of the same geometry
+ * (SQUID's student decoder repeats its teacher's) needs one: smaller chunks hold less. SQUID's
+ * training process (scripts/step-memory.ts, 128 px, batch 16, retaining malloc, 2026-12-04): peak RSS
+ * 3053 MB with 64 MB chunks, 2791 MB with 16 MB; bench:method beside PyTorch: generator step 0.52x →
+ * 0.53x PyTorch's in two runs, peak RSS 3233 → 2902 MB (docs/results.md, "SQUID beside PyTorch").
+ */
+export const IM2COL_CHUNK_ELEMENTS = 2 ** 22;
+
+/**
  * Weight gradient of an ungrouped convolution as im2col + batched MatMul: the im2col is itself a Conv
  * of every input channel with kh·kw one-hot kernels (same stride, dilation and pads), so ONNX Runtime
  * runs it threaded; then dw[m, (c, i, j)] = Σₙ cols[n, (c, i, j), ·] · kernelLike[n, m, ·]ᵀ (ORT fuses
@@ -193,7 +204,7 @@ function matMulWeightGrad(
     return T.sum(T.matMul(cols, gT), 0);
   };
 
-  const chunks = Math.ceil((n * perImage) / MAX_IM2COL_ELEMENTS);
+  const chunks = Math.ceil((n * perImage) / IM2COL_CHUNK_ELEMENTS);
   const chunkSize = Math.ceil(n / chunks);
   let summed: Tensor | undefined;
   for (let start = 0; start < n; start += chunkSize) {
@@ -217,6 +228,51 @@ function weightGrad(input: Tensor, kernelLike: Tensor, geometry: WeightGradGeome
     groupedWeightGrad(input, kernelLike, geometry)
   );
 }
+
+/**
+ * Forward values the backward pass recomputes instead of keeping (rematerialisation, as JAX's
+ * `checkpoint` with a policy or PyTorch's in-place activated batch norm): a batch norm's output is
+ * γ·x̂ + β from the x̂ its own rule keeps anyway, and an activation, a sum, a concatenation or a
+ * product with a constant matrix (bilinear upsampling) of recomputed values is recomputed too. A rule that reads such a value (the activation's mask, the next convolution's
+ * weight gradient) reads a copy computed in the backward pass, so the forward's copy dies as soon as
+ * the forward has used it. Each entry returns the value from the node's recomputed or kept inputs,
+ * with the forward's own ops in the same order, so the copy is equal bit for bit. Steps that recompute
+ * turn off ONNX Runtime's common-subexpression elimination, which would merge the copy back into the
+ * forward's value (runtime.ts `RECOMPUTE_DISABLED_OPTIMIZERS`). SQUID's generator step (docs/results.md,
+ * issue 23): values alive at its peak in trace order 1795 → 1366 MB.
+ *
+ * A recompute rule receives the node and its inputs as the backward pass sees them (`source(i)` is
+ * input i recomputed, or undefined when it is neither recomputed nor a value every entry may read).
+ */
+export type RecomputeRule = (node: Node, source: (input: number) => Tensor | undefined) => Tensor | undefined;
+
+/** A rule that applies the op again to its inputs' recomputed copies, when every input has one. */
+const onRecomputedInputs =
+  (apply: (inputs: Tensor[], node: Node) => Tensor): RecomputeRule =>
+  (n, source) => {
+    const inputs = n.inputs.map((_, k) => source(k));
+    return inputs.every((t) => t !== undefined) ? apply(inputs as Tensor[], n) : undefined;
+  };
+
+export const recomputeRules: Record<string, RecomputeRule> = {
+  // The forward's value: add(mul(x̂, γ), β) (api.ts `batchNormTrain`); x̂, γ and β are kept.
+  BatchNormTrain: (n) => {
+    const [, , xhat, , gamma, beta] = n.inputs;
+    return T.add(T.mul(xhat, gamma), beta);
+  },
+  Relu: onRecomputedInputs(([x]) => T.relu(x)),
+  LeakyRelu: onRecomputedInputs(([x], n) => T.leakyRelu(x, n.attrs.alpha as number)),
+  // A residual block's sum.
+  Add: onRecomputedInputs(([a, b]) => T.add(a, b)),
+  // A skip connection's concatenation.
+  Concat: onRecomputedInputs((parts, n) => T.concat(parts, n.attrs.axis as number)),
+  // A product with a constant matrix (`resize`: bilinear upsampling along one axis).
+  MatMul: (n, source) => {
+    const [a, b] = n.inputs;
+    const x = b.constValue ? source(0) : a.constValue ? source(1) : undefined;
+    return x && (b.constValue ? T.matMul(x, b) : T.matMul(a, x));
+  },
+};
 
 export const vjpRules: Record<string, VjpRule> = {
   Identity: (_n, [g]) => [g],
