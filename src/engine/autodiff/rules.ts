@@ -231,18 +231,19 @@ function weightGrad(input: Tensor, kernelLike: Tensor, geometry: WeightGradGeome
 
 /**
  * Forward values the backward pass recomputes instead of keeping (rematerialisation, as JAX's
- * `checkpoint` with a policy or PyTorch's in-place activated batch norm): a batch norm's output is
- * γ·x̂ + β from the x̂ its own rule keeps anyway, and an activation, a sum, a concatenation or a
- * product with a constant matrix (bilinear upsampling) of recomputed values is recomputed too. A rule that reads such a value (the activation's mask, the next convolution's
- * weight gradient) reads a copy computed in the backward pass, so the forward's copy dies as soon as
- * the forward has used it. Each entry returns the value from the node's recomputed or kept inputs,
- * with the forward's own ops in the same order, so the copy is equal bit for bit. Steps that recompute
- * turn off ONNX Runtime's common-subexpression elimination, which would merge the copy back into the
- * forward's value (runtime.ts `RECOMPUTE_DISABLED_OPTIMIZERS`). SQUID's generator step (docs/results.md,
- * issue 23): values alive at its peak in trace order 1795 → 1366 MB.
+ * `checkpoint` with a policy or PyTorch's in-place activated batch norm), in steps that ask for it
+ * (grad.ts `recompute`): a batch norm's output is γ·x̂ + β from the x̂ its own rule keeps anyway, and
+ * an activation, a sum, a concatenation or a product with a constant matrix (bilinear upsampling) of
+ * recomputed values is recomputed too. A rule that reads such a value (an activation's mask, the next
+ * convolution's weight gradient) reads a copy computed at that point of the backward pass, so the
+ * forward's value dies as soon as the forward has used it. Each entry rebuilds the value with the
+ * forward's own ops in the same order, so the copy is equal bit for bit. Steps that recompute turn off
+ * ONNX Runtime's common-subexpression elimination, which would merge the copy back into the forward's
+ * value (runtime.ts `RECOMPUTE_DISABLED_OPTIMIZERS`). SQUID's generator step (docs/results.md, issue
+ * 23, round 5): values alive at its peak in trace order 1795 → 1366 MB.
  *
- * A recompute rule receives the node and its inputs as the backward pass sees them (`source(i)` is
- * input i recomputed, or undefined when it is neither recomputed nor a value every entry may read).
+ * A recompute rule receives the node and `source`: `source(k)` is input k's recomputed copy, or
+ * undefined when it has none. It returns the node's recomputed output, or undefined.
  */
 export type RecomputeRule = (node: Node, source: (input: number) => Tensor | undefined) => Tensor | undefined;
 
