@@ -13,8 +13,9 @@
  * it. SQUID's generator step (45 M parameters) outputs 515 MB that way against 176 MB of gradients;
  * the memory probe (scripts/step-memory.ts) measured the process peak at 3984 MB with the update in
  * the graph and 3429 MB with it here under retaining malloc, 5080 and 4220 MB with ORT's arena
- * (docs/results.md, "SQUID beside PyTorch", round 4). What §3.4 asks of the in-graph design still holds: the learning rate and the
- * step count are arguments of each update, so schedules and resuming need no recompilation.
+ * (docs/results.md, "SQUID beside PyTorch", round 4). What §3.4 asks of the in-graph design still
+ * holds: the learning rate and the step count are arguments of each update, so schedules and resuming
+ * need no recompilation.
  */
 
 /** One trainable parameter as the optimiser sees it; `values` and `state` are updated in place. */
